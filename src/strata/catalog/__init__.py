@@ -1,0 +1,1 @@
+"""The catalog: Sentinel products and collections, their ingest, storage and search."""
