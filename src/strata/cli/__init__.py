@@ -12,7 +12,9 @@ from strata.errors import StrataError
 __all__ = ["build_app", "main"]
 
 # name -> module exposing ``app: typer.Typer``; imported lazily so ``strata --help`` stays fast.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "insar": "strata.cli.insar",
+}
 
 
 def build_app() -> typer.Typer:

@@ -1,0 +1,153 @@
+"""``strata insar``: time series and velocity from interferogram stacks, config template, simulated stacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from strata.insar.config import ConfigError, InsarConfig
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="insar",
+    help="Multi-temporal InSAR: NSBAS time series and velocity from interferogram stacks.",
+    no_args_is_help=True,
+)
+
+FORMATS = ("licsar", "aria", "mintpy", "gamma")
+
+
+def _parse_pair(text: str, option: str) -> tuple[float, float]:
+    """Parse ``"A,B"`` into two floats, or raise a :class:`ConfigError` naming the option."""
+    parts = text.split(",")
+    try:
+        first, second = (float(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"{option} expects two numbers separated by a comma, got '{text}'") from None
+    return first, second
+
+
+def _check_format(value: str | None) -> str | None:
+    if value is not None and value not in FORMATS:
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(FORMATS)}")
+    return value
+
+
+def build_config(
+    config_file: Path | None,
+    *,
+    input_path: Path | None = None,
+    input_format: str | None = None,
+    output: Path | None = None,
+    reference: str | None = None,
+    chunk_size: int | None = None,
+    workers: int | None = None,
+) -> InsarConfig:
+    """The run configuration: the config file (or defaults), then the flags given on the command line.
+
+    Parameters
+    ----------
+    config_file
+        YAML file written by ``strata insar config --print-empty`` (optional).
+    input_path, input_format, output, reference, chunk_size, workers
+        Command-line overrides; ``None`` keeps the config file's value. ``reference`` is ``"LON,LAT"``.
+
+    Returns
+    -------
+    InsarConfig
+        The validated configuration.
+    """
+    content: dict[str, Any] = (
+        InsarConfig.from_yaml(config_file).model_dump() if config_file is not None else {}
+    )
+    overrides: list[tuple[tuple[str, ...], Any]] = [
+        (("input", "path"), input_path),
+        (("input", "format"), input_format),
+        (("output",), output),
+        (("chunking", "chunk_size"), chunk_size),
+        (("chunking", "workers"), workers),
+    ]
+    if reference is not None:
+        overrides.append((("corrections", "reference_lonlat"), _parse_pair(reference, "--reference")))
+        overrides.append((("corrections", "reference_rowcol"), None))
+    for keys, value in overrides:
+        if value is None and keys[-1] != "reference_rowcol":
+            continue
+        node = content
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return InsarConfig.from_dict(content, source=str(config_file) if config_file else "command line")
+
+
+@app.command("run")
+def run_command(
+    input_path: Annotated[
+        Path | None, typer.Option("--input", help="Folder or file of the interferogram stack.")
+    ] = None,
+    input_format: Annotated[
+        str | None,
+        typer.Option("--format", help="Stack layout: licsar, aria, mintpy or gamma.", callback=_check_format),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Folder receiving the outputs.")] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("--config", help="YAML config (see 'strata insar config').")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Reference point LON,LAT (default: automatic).")
+    ] = None,
+    chunk_size: Annotated[int | None, typer.Option("--chunk-size", help="Block side in pixels.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Parallel threads (default: all).")] = None,
+) -> None:
+    """Invert a stack into displacement time series and velocity (flags override the config file)."""
+    from strata.insar.workflow import run
+
+    config = build_config(
+        config_file,
+        input_path=input_path,
+        input_format=input_format,
+        output=output,
+        reference=reference,
+        chunk_size=chunk_size,
+        workers=workers,
+    )
+    if input_path is None and config_file is None:
+        raise ConfigError("give --input (and --format), or a --config file naming the input")
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("opening stack", total=1.0)
+
+        def report(step: str, fraction: float) -> None:
+            progress.update(task, description=step, completed=fraction)
+
+        result = run(config, progress=report)
+    console.print(f"outputs in [bold]{result.output_dir}[/]")
+    for name, path in sorted(result.paths.items()):
+        typer.echo(f"{name}\t{path}")
+
+
+@app.command("config")
+def config_command(
+    print_empty: Annotated[
+        bool, typer.Option("--print-empty", help="Print a documented config with every default.")
+    ] = False,
+    output: Annotated[Path | None, typer.Option("--output", help="Write the template to this file.")] = None,
+) -> None:
+    """Write a documented configuration template (every option with its description)."""
+    if not print_empty and output is None:
+        raise ConfigError("give --print-empty to print the template, or --output FILE to write it")
+    text = InsarConfig().to_yaml(output)
+    if print_empty:
+        typer.echo(text, nl=False)
