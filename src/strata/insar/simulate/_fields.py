@@ -1,0 +1,100 @@
+"""Random fields and distributions of the simulator: power-law surfaces and the multilook phase PDF."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import numpy.typing as npt
+from scipy import fft, special
+
+__all__ = ["phase_noise_table", "power_law_fields", "sample_phase_noise", "upsample_bilinear"]
+
+F32 = npt.NDArray[np.float32]
+
+N_COHERENCE_BINS = 200
+N_QUANTILES = 2048
+
+
+def power_law_fields(rng: np.random.Generator, count: int, shape: tuple[int, int], exponent: float) -> F32:
+    """``count`` zero-mean, unit-std 2-D fields whose power spectrum falls as ``k**-exponent``.
+
+    Fractal surfaces of this kind model turbulent tropospheric delay (exponent 8/3, Hanssen 2001)
+    and terrain (exponent ~3.5-4).
+    """
+    rows, cols = shape
+    ky = fft.fftfreq(rows)[:, None]
+    kx = fft.rfftfreq(cols)[None, :]
+    k = np.hypot(ky, kx)
+    k[0, 0] = np.inf
+    amplitude = (k ** (-exponent / 2.0)).astype(np.float32)
+    out = np.empty((count, rows, cols), dtype=np.float32)
+    for i in range(count):
+        white = rng.standard_normal(shape, dtype=np.float32)
+        field = fft.irfft2(fft.rfft2(white, workers=-1) * amplitude, s=shape, workers=-1)
+        field -= field.mean()
+        std = field.std()
+        out[i] = field / (std if std > 0 else 1.0)
+    return out
+
+
+def _multilook_phase_pdf(
+    phase: npt.NDArray[np.float64], coherence: float, looks: int
+) -> npt.NDArray[np.float64]:
+    """PDF of multilook interferometric phase (Lee et al. 1994; Tough et al. 1995)."""
+    beta = coherence * np.cos(phase)
+    one_minus = 1.0 - coherence**2
+    log_gamma = special.gammaln(looks + 0.5) - special.gammaln(looks)
+    first = (
+        np.exp(log_gamma + looks * np.log(one_minus))
+        * beta
+        / (2.0 * np.sqrt(np.pi) * (1.0 - beta**2) ** (looks + 0.5))
+    )
+    second = one_minus**looks / (2.0 * np.pi) * special.hyp2f1(looks, 1.0, 0.5, beta**2)
+    pdf: npt.NDArray[np.float64] = first + second
+    return pdf
+
+
+@functools.lru_cache(maxsize=8)
+def phase_noise_table(looks: int) -> F32:
+    """Inverse CDF of the phase noise: ``table[coherence_bin, quantile_bin]`` in radians.
+
+    Coherence bins are ``linspace(0, 0.995, N_COHERENCE_BINS)``; quantiles ``(i + 0.5) / N_QUANTILES``.
+    """
+    phase = np.linspace(-np.pi, np.pi, 4097)
+    quantiles = (np.arange(N_QUANTILES) + 0.5) / N_QUANTILES
+    table = np.empty((N_COHERENCE_BINS, N_QUANTILES), dtype=np.float32)
+    for i, gamma in enumerate(np.linspace(0.0, 0.995, N_COHERENCE_BINS)):
+        pdf = _multilook_phase_pdf(phase, float(gamma), looks)
+        cdf = np.concatenate([[0.0], np.cumsum((pdf[1:] + pdf[:-1]) * 0.5 * np.diff(phase))])
+        cdf /= cdf[-1]
+        table[i] = np.interp(quantiles, cdf, phase)
+    return table
+
+
+def sample_phase_noise(table: F32, coherence: F32, uniform: F32) -> F32:
+    """Phase noise (rad) for each pixel, drawn from the multilook phase PDF at its coherence."""
+    n_coh, n_q = table.shape
+    ci = np.clip(np.rint(coherence * ((n_coh - 1) / 0.995)), 0, n_coh - 1).astype(np.intp)
+    qi = np.minimum((uniform * n_q).astype(np.intp), n_q - 1)
+    noise: F32 = table[ci, qi]
+    return noise
+
+
+def upsample_bilinear(coarse: F32, factor: int, rows: slice, cols: slice) -> F32:
+    """Bilinear upsampling by ``factor`` of ``coarse`` (..., cy, cx) on a block of the fine grid."""
+    cy, cx = coarse.shape[-2:]
+    r = (np.arange(rows.start, rows.stop) + 0.5) / factor - 0.5
+    c = (np.arange(cols.start, cols.stop) + 0.5) / factor - 0.5
+    r = np.clip(r, 0, cy - 1)
+    c = np.clip(c, 0, cx - 1)
+    r0 = np.minimum(np.floor(r).astype(np.intp), cy - 2 if cy > 1 else 0)
+    c0 = np.minimum(np.floor(c).astype(np.intp), cx - 2 if cx > 1 else 0)
+    r1 = np.minimum(r0 + 1, cy - 1)
+    c1 = np.minimum(c0 + 1, cx - 1)
+    wr = (r - r0).astype(np.float32)[:, None]
+    wc = (c - c0).astype(np.float32)[None, :]
+    top = coarse[..., r0[:, None], c0[None, :]] * (1 - wc) + coarse[..., r0[:, None], c1[None, :]] * wc
+    bottom = coarse[..., r1[:, None], c0[None, :]] * (1 - wc) + coarse[..., r1[:, None], c1[None, :]] * wc
+    out: F32 = (top * (1 - wr) + bottom * wr).astype(np.float32)
+    return out
