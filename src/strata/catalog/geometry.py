@@ -1,0 +1,309 @@
+"""Footprint geometry helpers: parsing (GeoJSON, WKT, GML coordinates), antimeridian handling, bbox.
+
+Conventions (the stores and the search rely on them):
+
+- Geometries are GeoJSON dictionaries in WGS 84 longitude/latitude, longitudes in [-180, 180].
+- A footprint that crosses the antimeridian is split into a MultiPolygon whose parts touch
+  +180 and -180 (RFC 7946 section 3.1.9); its bbox then has ``west > east`` (section 5.2).
+- Exterior rings are counter-clockwise, holes clockwise (RFC 7946 section 3.1.6).
+
+Only :func:`normalize_footprint` uses shapely, and only for footprints that need splitting or
+re-orienting checks; :func:`geometry_bbox` is pure Python so it stays cheap on hot paths.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
+from shapely.geometry.polygon import orient
+
+from strata.catalog.errors import CatalogError, ItemError
+
+__all__ = [
+    "Bbox",
+    "crosses_antimeridian",
+    "geometry_bbox",
+    "normalize_footprint",
+    "parse_geojson",
+    "parse_gml_coordinates",
+    "parse_wkt",
+    "polygon_from_lonlat",
+]
+
+Bbox = tuple[float, float, float, float]
+"""(west, south, east, north) in degrees; ``west > east`` across the antimeridian."""
+
+_ErrorType = type[CatalogError]
+
+
+def _iter_positions(coordinates: Any) -> Iterable[Sequence[float]]:
+    """Yield every position of a GeoJSON coordinates array, at any nesting depth."""
+    if coordinates and isinstance(coordinates[0], (int, float)):
+        yield coordinates
+        return
+    for part in coordinates:
+        yield from _iter_positions(part)
+
+
+def _positions(geometry: dict[str, Any], error: _ErrorType) -> list[Sequence[float]]:
+    if not isinstance(geometry, dict):
+        raise error(f"not a GeoJSON geometry: {geometry!r:.80}")
+    kind = geometry.get("type")
+    if kind == "GeometryCollection":
+        points: list[Sequence[float]] = []
+        for member in geometry.get("geometries") or []:
+            points.extend(_positions(member, error))
+        return points
+    coordinates = geometry.get("coordinates")
+    if not isinstance(coordinates, list) or not coordinates:
+        raise error(f"GeoJSON {kind} has no coordinates")
+    try:
+        points = list(_iter_positions(coordinates))
+    except (TypeError, IndexError):
+        raise error(f"GeoJSON {kind} has malformed coordinates") from None
+    if not points:
+        raise error(f"GeoJSON {kind} has no coordinates")
+    return points
+
+
+def geometry_bbox(geometry: dict[str, Any], error: _ErrorType = ItemError) -> Bbox:
+    """Bounding box of a GeoJSON geometry.
+
+    A MultiPolygon with parts touching both +180 and -180 (a footprint split at the
+    antimeridian) gets the smallest box going across it, with ``west > east``.
+
+    Parameters
+    ----------
+    geometry
+        GeoJSON geometry dictionary.
+    error
+        Error class raised on malformed input (``ItemError`` for records, ``QueryError`` for queries).
+
+    Returns
+    -------
+    Bbox
+        ``(west, south, east, north)``.
+    """
+    points = _positions(geometry, error)
+    try:
+        lons = [float(p[0]) for p in points]
+        lats = [float(p[1]) for p in points]
+    except (TypeError, ValueError, IndexError):
+        raise error("GeoJSON coordinates must be pairs of numbers") from None
+    west, east = min(lons), max(lons)
+    south, north = min(lats), max(lats)
+    if geometry.get("type") == "MultiPolygon" and west <= -180.0 and east >= 180.0:
+        # split footprint: the box goes from the westmost point east of the widest gap
+        ordered = sorted(set(lons))
+        gaps = [(b - a, i) for i, (a, b) in enumerate(zip(ordered, ordered[1:], strict=False))]
+        widest, index = max(gaps)
+        if widest > 0.0:
+            west, east = ordered[index + 1], ordered[index]
+            west = 180.0 if west == -180.0 else west
+            east = -180.0 if east == 180.0 else east
+            if west <= east:  # the parts only touch the antimeridian on one side
+                west, east = min(lons), max(lons)
+    return (west, south, east, north)
+
+
+def crosses_antimeridian(ring: Sequence[Sequence[float]]) -> bool:
+    """Whether a ring of (lon, lat) positions jumps across the antimeridian (a step over 180°)."""
+    return any(abs(b[0] - a[0]) > 180.0 for a, b in zip(ring, ring[1:], strict=False))
+
+
+def _unwrap(ring: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
+    """Shift longitudes so consecutive positions never step over 180° (values may pass 180)."""
+    out: list[tuple[float, float]] = []
+    offset = 0.0
+    previous: float | None = None
+    for lon, lat, *_ in ring:
+        if previous is not None:
+            step = lon - previous
+            if step > 180.0:
+                offset -= 360.0
+            elif step < -180.0:
+                offset += 360.0
+        previous = lon
+        out.append((lon + offset, lat))
+    if min(p[0] for p in out) < -180.0:
+        out = [(lon + 360.0, lat) for lon, lat in out]
+    return out
+
+
+def _split_at_antimeridian(polygon: Polygon) -> list[Polygon]:
+    """Split a polygon whose longitudes run past 180 into parts within [-180, 180]."""
+    east = polygon.intersection(box(-180.0, -90.0, 180.0, 90.0))
+    west = shapely.affinity.translate(polygon.intersection(box(180.0, -90.0, 540.0, 90.0)), xoff=-360.0)
+    parts: list[Polygon] = []
+    for piece in (east, west):
+        if isinstance(piece, Polygon) and not piece.is_empty and piece.area > 0.0:
+            parts.append(piece)
+        elif isinstance(piece, MultiPolygon):
+            parts.extend(p for p in piece.geoms if p.area > 0.0)
+    return parts
+
+
+def _check_ring(ring: Any, error: _ErrorType) -> list[tuple[float, float]]:
+    if not isinstance(ring, list) or len(ring) < 3:
+        raise error("a polygon ring needs at least 3 positions")
+    positions: list[tuple[float, float]] = []
+    for position in ring:
+        try:
+            lon, lat = float(position[0]), float(position[1])
+        except (TypeError, ValueError, IndexError):
+            raise error(f"bad position in polygon ring: {position!r:.60}") from None
+        if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90.0 or abs(lon) > 360.0:
+            raise error(f"position out of range: lon={lon}, lat={lat}")
+        positions.append((lon, lat))
+    if positions[0] != positions[-1]:
+        positions.append(positions[0])
+    if len(positions) < 4:
+        raise error("a polygon ring needs at least 3 distinct positions")
+    return positions
+
+
+def normalize_footprint(geometry: dict[str, Any], error: _ErrorType = ItemError) -> dict[str, Any]:
+    """Validate a Polygon/MultiPolygon footprint and bring it to the catalog's conventions.
+
+    Rings are closed, longitudes above 180 wrapped, a polygon crossing the antimeridian
+    (a ring stepping over 180° of longitude, as ESA/ASF footprints do) is split into a
+    MultiPolygon with parts in [-180, 180], rings are oriented counter-clockwise (holes clockwise)
+    and a single-part MultiPolygon becomes a Polygon.
+
+    Parameters
+    ----------
+    geometry
+        GeoJSON Polygon or MultiPolygon.
+    error
+        Error class raised on malformed input.
+
+    Returns
+    -------
+    dict
+        GeoJSON geometry with list coordinates.
+
+    Raises
+    ------
+    ItemError
+        (or ``error``) if the geometry is not a valid polygonal footprint.
+    """
+    if not isinstance(geometry, dict):
+        raise error(f"footprint is not a GeoJSON geometry: {geometry!r:.80}")
+    kind = geometry.get("type")
+    coordinates = geometry.get("coordinates")
+    if kind == "Polygon":
+        polygons = [coordinates]
+    elif kind == "MultiPolygon" and isinstance(coordinates, list):
+        polygons = coordinates
+    else:
+        raise error(f"footprint must be a Polygon or MultiPolygon, not {kind!r}")
+    if not isinstance(polygons, list) or not polygons:
+        raise error(f"footprint {kind} has no coordinates")
+    parts: list[Polygon] = []
+    for rings in polygons:
+        if not isinstance(rings, list) or not rings:
+            raise error(f"footprint {kind} has an empty polygon")
+        checked = [_check_ring(ring, error) for ring in rings]
+        if crosses_antimeridian(checked[0]) or max(p[0] for p in checked[0]) > 180.0:
+            unwrapped = [_unwrap(ring) for ring in checked]
+            polygon = Polygon(unwrapped[0], unwrapped[1:])
+            if not polygon.is_valid:
+                polygon = shapely.make_valid(polygon)
+            parts.extend(_split_at_antimeridian(polygon))
+        else:
+            polygon = Polygon(checked[0], checked[1:])
+            if polygon.area == 0.0:
+                raise error("footprint polygon has no area")
+            parts.append(polygon)
+    if not parts:
+        raise error("footprint polygon has no area")
+    oriented = [orient(p, 1.0) for p in parts]
+    result = oriented[0] if len(oriented) == 1 else MultiPolygon(oriented)
+    normalized: dict[str, Any] = _as_lists(mapping(result))
+    return normalized
+
+
+def _as_lists(value: Any) -> Any:
+    """Turn shapely's nested tuples into the nested lists JSON round-trips give back."""
+    if isinstance(value, dict):
+        return {k: _as_lists(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_as_lists(v) for v in value]
+    return value
+
+
+def polygon_from_lonlat(positions: Sequence[tuple[float, float]]) -> dict[str, Any]:
+    """A GeoJSON Polygon (not normalised) from (lon, lat) positions, closing the ring."""
+    ring = [[float(lon), float(lat)] for lon, lat in positions]
+    if ring and ring[0] != ring[-1]:
+        ring.append(list(ring[0]))
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def parse_gml_coordinates(text: str, error: _ErrorType = ItemError) -> dict[str, Any]:
+    """Parse a GML ``<gml:coordinates>`` text of ``lat,lon`` pairs (the SAFE/DHuS order).
+
+    Returns a GeoJSON Polygon (not normalised; pass it to :func:`normalize_footprint`).
+    """
+    positions: list[tuple[float, float]] = []
+    for pair in text.split():
+        try:
+            lat, lon = (float(v) for v in pair.split(","))
+        except ValueError:
+            raise error(f"bad GML coordinate pair {pair!r}") from None
+        positions.append((lon, lat))
+    if len(positions) < 3:
+        raise error("GML footprint has fewer than 3 positions")
+    return polygon_from_lonlat(positions)
+
+
+def parse_wkt(text: str, error: _ErrorType = ItemError) -> dict[str, Any]:
+    """Parse WKT (optionally EWKT with ``SRID=4326;``) into a GeoJSON geometry dictionary.
+
+    Raises
+    ------
+    ItemError
+        (or ``error``) naming the problem when the text is not WKT.
+    """
+    body = text.strip()
+    if body.upper().startswith("SRID="):
+        srid, _, body = body.partition(";")
+        if srid.strip().upper() not in ("SRID=4326", "SRID=4979"):
+            raise error(f"WKT must be in WGS 84 (SRID=4326), got {srid.strip()}")
+    try:
+        geom = shapely.from_wkt(body)
+    except shapely.errors.GEOSException as exc:
+        raise error(f"malformed WKT {text[:60]!r}: {exc}") from None
+    if geom is None or geom.is_empty:
+        raise error(f"empty WKT geometry {text[:60]!r}")
+    return _as_lists(mapping(geom))  # type: ignore[no-any-return]
+
+
+def parse_geojson(value: str | dict[str, Any], error: _ErrorType = ItemError) -> dict[str, Any]:
+    """Parse a GeoJSON geometry (text or dict; a Feature gives its geometry) and check it.
+
+    Raises
+    ------
+    ItemError
+        (or ``error``) if it is not a GeoJSON geometry.
+    """
+    doc: Any = value
+    if isinstance(value, str):
+        try:
+            doc = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise error(f"malformed GeoJSON: {exc}") from None
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = doc.get("geometry")
+    if not isinstance(doc, dict) or "type" not in doc:
+        raise error("not a GeoJSON geometry")
+    try:
+        shape(doc)
+    except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.GEOSException) as exc:
+        raise error(f"malformed GeoJSON {doc.get('type')}: {exc}") from None
+    return doc
