@@ -1,0 +1,627 @@
+"""Network inversion of interferograms into time series: NSBAS (Doin et al. 2011) and plain SBAS.
+
+Signatures
+----------
+``invert_nsbas(phase, pairs, dates, *, weight=None, seasonal=False, steps=(), gamma=1e-4,
+robust=False, robust_iterations=10, min_interferograms=1, return_residual=False) -> Inversion``
+
+``invert_sbas(phase, pairs, dates, *, weight=None, robust=False, robust_iterations=10,
+min_interferograms=1, return_residual=False) -> Inversion``
+
+``coherence_to_weight(coherence, looks=20.0) -> array`` (inverse Cramér-Rao phase variance)
+
+- ``phase``: (n_pair, *spatial) unwrapped phase in radians referenced to a common pixel, NaN
+  where missing (that equation is dropped for that pixel).
+- ``pairs``: (n_pair, 2) integer indices into ``dates`` of (reference, secondary), reference <
+  secondary; :func:`strata.insar.network.pair_indices` builds them from pair dates.
+- ``dates``: (n_date,) sorted ``datetime64`` acquisition dates.
+- ``weight``: (n_pair, *spatial) or (n_pair,) inverse phase variance (see
+  :func:`coherence_to_weight`); ``None`` gives equal weights. Zero or NaN drops the equation.
+
+Method
+------
+The unknowns are the phases of dates 1..n-1 (date 0 is the origin, phase 0), which is the
+increment formulation of NSBAS after the change of variables phi = L·delta. Data equations
+``phi_j - phi_i = phase_ij`` with their weights give a weighted graph Laplacian as normal matrix,
+whose envelope (profile) is set by the network, so each pixel is solved by an envelope Cholesky in
+O(n_date · b²) (b: the longest pair in dates) instead of O(n_date³) — compiled with numba and run
+in parallel over pixels, with per-pixel weights and missing data at no extra cost.
+
+NSBAS adds for every date i the pseudo-observation ``gamma · (phi_i - F_i · m) = 0``, where F is
+the temporal model (:func:`strata.insar.velocity.time_functions`: linear, optional annual sin/cos
+and steps) and m its parameters, also unknowns. ``gamma`` is relative to the pixel's mean data
+weight, so the model only decides what the data leave undetermined: it ties disconnected subsets
+and fills dates with no data. Plain SBAS (MintPy-like) instead adds a vanishing penalty on the
+velocity between consecutive dates, which yields the minimum-norm-velocity solution of Berardino et
+al. (2002) (zero velocity across a network gap, as MintPy's SVD).
+
+Robust mode (``robust=True``) solves the weighted L1 problem by iteratively reweighted least
+squares (weights ``sqrt(w) / max(|residual|, eps)``).
+
+Per pixel and epoch, ``model_share`` is ``1 - R_ii`` with ``R = N⁻¹ N_data`` the resolution
+matrix of the phases: ~0 where the data determine the epoch, ~1 where only the model does (dates
+in a network gap, or with no data at that pixel). ``timeseries_std`` is
+``sqrt(sigma0² · diag(N⁻¹))`` with sigma0² the a posteriori variance factor of the weighted
+residuals; an epoch imposed by the model gets the (huge) prior std of the constraint. Both come
+from a selected inversion (Takahashi recurrence) within the envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from strata.insar.errors import NetworkError
+from strata.insar.velocity import decimal_years, time_functions
+
+__all__ = [
+    "Inversion",
+    "coherence_to_weight",
+    "invert_nsbas",
+    "invert_sbas",
+]
+
+F32 = npt.NDArray[np.float32]
+NSBAS, SBAS = 0, 1
+SBAS_PENALTY = 1e-6
+"""Relative weight of the consecutive-velocity penalty of plain SBAS (vanishing: min-norm limit)."""
+
+
+class Inversion(NamedTuple):
+    """Result of a network inversion; spatial arrays keep the input's ``*spatial`` shape."""
+
+    timeseries: F32
+    """(n_date, *spatial) phase of each date relative to the first date (input units)."""
+    timeseries_std: F32
+    """(n_date, *spatial) one-sigma uncertainty of each epoch (0 at the first date)."""
+    model_share: F32
+    """(n_date, *spatial) share of each epoch imposed by the model rather than the data, in [0, 1]."""
+    model_parameters: F32
+    """(n_param, *spatial) NSBAS temporal-model parameters (see ``parameter_names``); n_param = 0 for SBAS."""
+    parameter_names: tuple[str, ...]
+    """Names of the model parameters (``velocity``, ``intercept``, ...), per input unit and year."""
+    residual_rms: F32
+    """(*spatial) root mean square of the interferogram residuals (unweighted)."""
+    temporal_coherence: F32
+    """(*spatial) ``|mean(exp(j·residual))|`` over the interferograms used (Pepe & Lanari 2006)."""
+    interferograms_used: npt.NDArray[np.int32]
+    """(*spatial) number of interferograms that entered the inversion."""
+    residual: F32 | None
+    """(n_pair, *spatial) residual phase (NaN where unused) when ``return_residual``, else None."""
+
+
+def coherence_to_weight(coherence: npt.ArrayLike, looks: float = 20.0) -> F32:
+    """Inverse Cramér-Rao phase variance ``2 L γ² / (1 - γ²)`` of a coherence ``γ`` over ``L`` looks.
+
+    Coherence is clipped to [0.05, 0.995]; NaN coherence gives NaN weight (equation dropped).
+    """
+    gamma = np.clip(np.asarray(coherence, dtype=np.float32), 0.05, 0.995)
+    return np.asarray(2.0 * looks * gamma**2 / (1.0 - gamma**2), dtype=np.float32)
+
+
+def _envelope(pairs: npt.NDArray[np.int64], n_date: int, kind: int) -> tuple[Any, Any, Any]:
+    """Envelope of the reduced normal matrix (unknowns = dates 1..n-1) and its column structure.
+
+    ``first[r]`` is the first column of row r inside the envelope; ``col_ptr``/``col_rows`` list,
+    for each column j, the rows k > j whose envelope reaches j (the structure of L[:, j]).
+    """
+    n1 = n_date - 1
+    first = np.arange(n1, dtype=np.int64)
+    for ref, sec in pairs:
+        if ref >= 1:
+            first[sec - 1] = min(first[sec - 1], ref - 1)
+    if kind == SBAS:
+        first[1:] = np.minimum(first[1:], np.arange(n1 - 1))
+    rows: list[list[int]] = [[] for _ in range(n1)]
+    for k in range(n1):
+        for j in range(int(first[k]), k):
+            rows[j].append(k)
+    col_ptr = np.zeros(n1 + 1, dtype=np.int64)
+    col_ptr[1:] = np.cumsum([len(r) for r in rows])
+    col_rows = np.array([k for r in rows for k in r], dtype=np.int64)
+    return first, col_ptr, col_rows
+
+
+@numba.njit(cache=True)
+def _cholesky_envelope(a: Any, first: Any, n1: int) -> bool:
+    """In-place envelope Cholesky (lower triangle of ``a`` becomes L); False if not positive."""
+    for i in range(n1):
+        fi = first[i]
+        for j in range(fi, i + 1):
+            s = a[i, j]
+            for kk in range(max(fi, first[j]), j):
+                s -= a[i, kk] * a[j, kk]
+            if j < i:
+                a[i, j] = s / a[j, j]
+            elif s > 0.0:
+                a[i, i] = np.sqrt(s)
+            else:
+                return False
+    return True
+
+
+@numba.njit(cache=True)
+def _solve_envelope(lower: Any, first: Any, n1: int, x: Any) -> None:
+    """Solve ``L Lᵀ x = b`` in place (``x`` holds b on entry)."""
+    for i in range(n1):
+        s = x[i]
+        for kk in range(first[i], i):
+            s -= lower[i, kk] * x[kk]
+        x[i] = s / lower[i, i]
+    for i in range(n1 - 1, -1, -1):
+        x[i] /= lower[i, i]
+        xi = x[i]
+        for kk in range(first[i], i):
+            x[kk] -= lower[i, kk] * xi
+
+
+@numba.njit(cache=True)
+def _selected_inverse(lower: Any, first: Any, col_ptr: Any, col_rows: Any, n1: int, z: Any) -> None:
+    """Entries of ``(L Lᵀ)⁻¹`` inside the envelope (Takahashi recurrence), into ``z`` (lower)."""
+    for j in range(n1 - 1, -1, -1):
+        ljj = lower[j, j]
+        # Rows i > j of column j first (descending), then the diagonal.
+        for idx in range(col_ptr[j + 1] - 1, col_ptr[j] - 1, -1):
+            i = col_rows[idx]
+            s = 0.0
+            for kidx in range(col_ptr[j], col_ptr[j + 1]):
+                k = col_rows[kidx]
+                s += lower[k, j] * (z[i, k] if i >= k else z[k, i])
+            z[i, j] = -s / ljj
+        s = 0.0
+        for kidx in range(col_ptr[j], col_ptr[j + 1]):
+            k = col_rows[kidx]
+            s += lower[k, j] * z[k, j]
+        z[j, j] = (1.0 / ljj - s) / ljj
+
+
+@numba.njit(cache=True)
+def _small_inverse(s: Any, inverse: Any, n: int) -> bool:
+    """Inverse of the small SPD matrix ``s`` by Cholesky (``s`` is overwritten); False if singular."""
+    for i in range(n):
+        for j in range(i + 1):
+            acc = s[i, j]
+            for k in range(j):
+                acc -= s[i, k] * s[j, k]
+            if j < i:
+                s[i, j] = acc / s[j, j]
+            elif acc > 1e-12 * max(s[i, i], 1e-300) and acc > 0.0:
+                s[i, i] = np.sqrt(acc)
+            else:
+                return False
+    for col in range(n):
+        for i in range(n):
+            acc = 1.0 if i == col else 0.0
+            for k in range(i):
+                acc -= s[i, k] * inverse[k, col]
+            inverse[i, col] = acc / s[i, i]
+        for i in range(n - 1, -1, -1):
+            acc = inverse[i, col]
+            for k in range(i + 1, n):
+                acc -= s[k, i] * inverse[k, col]
+            inverse[i, col] = acc / s[i, i]
+    return True
+
+
+@numba.njit(cache=True, parallel=True)
+def _invert_pixels(
+    phase: Any,
+    weight: Any,
+    pairs: Any,
+    first: Any,
+    col_ptr: Any,
+    col_rows: Any,
+    model: Any,
+    kind: int,
+    path_coef: Any,
+    gamma2: float,
+    robust_iterations: int,
+    robust_eps: float,
+    min_used: int,
+    out_ts: Any,
+    out_var: Any,
+    out_share: Any,
+    out_params: Any,
+    out_rms: Any,
+    out_tcoh: Any,
+    out_used: Any,
+    out_resid: Any,
+    write_resid: bool,
+    n_block: int,
+) -> None:
+    npix, n_pair = phase.shape
+    n_date = model.shape[0]
+    n_param = model.shape[1]
+    n1 = n_date - 1
+    for block in numba.prange(n_block):
+        start = block * npix // n_block
+        stop = (block + 1) * npix // n_block
+        a = np.zeros((n1, n1))
+        z = np.zeros((n1, n1))
+        x = np.zeros(n1)
+        y = np.zeros((n1, n_param))
+        ys = np.zeros((n1, n_param))
+        s = np.zeros((n_param, n_param))
+        sinv = np.zeros((n_param, n_param))
+        m = np.zeros(n_param)
+        m_new = np.zeros(n_param)
+        ts = np.zeros(n_date)
+        w0 = np.zeros(n_pair)
+        w = np.zeros(n_pair)
+        res = np.zeros(n_pair)
+        share = np.zeros(n1)
+        for pix in range(start, stop):
+            used = 0
+            wsum = 0.0
+            for p in range(n_pair):
+                d = phase[pix, p]
+                wp = weight[pix, p]
+                if np.isfinite(d) and np.isfinite(wp) and wp > 0.0:
+                    w0[p] = wp
+                    used += 1
+                    wsum += wp
+                else:
+                    w0[p] = 0.0
+                w[p] = w0[p]
+            out_used[pix] = used
+            ok = used >= max(min_used, 1)
+            iterations = robust_iterations if robust_iterations > 0 else 0
+            for it in range(iterations + 1):
+                if not ok:
+                    break
+                if it > 0:
+                    wsum = 0.0
+                    for p in range(n_pair):
+                        if w0[p] > 0.0:
+                            w[p] = np.sqrt(w0[p]) / max(abs(res[p]), robust_eps)
+                            wsum += w[p]
+                reg = gamma2 * wsum / used
+                # Normal matrix (envelope, lower) and right-hand side.
+                for i in range(n1):
+                    for jj in range(first[i], i + 1):
+                        a[i, jj] = 0.0
+                    x[i] = 0.0
+                for p in range(n_pair):
+                    wp = w[p]
+                    if wp > 0.0:
+                        r = pairs[p, 0] - 1
+                        c = pairs[p, 1] - 1
+                        wd = wp * phase[pix, p]
+                        a[c, c] += wp
+                        x[c] += wd
+                        if r >= 0:
+                            a[r, r] += wp
+                            a[c, r] -= wp
+                            x[r] -= wd
+                if kind == NSBAS:
+                    for i in range(n1):
+                        a[i, i] += reg
+                else:
+                    for i in range(n1):
+                        cpath = reg * path_coef[i]
+                        a[i, i] += cpath
+                        if i >= 1:
+                            a[i - 1, i - 1] += cpath
+                            a[i, i - 1] -= cpath
+                ok = _cholesky_envelope(a, first, n1)
+                if not ok:
+                    break
+                _solve_envelope(a, first, n1, x)
+                if n_param > 0:
+                    # Model block: y = A⁻¹ F[1:], S' = FᵀF - g² F[1:]ᵀ y, m = S'⁻¹ F[1:]ᵀ x.
+                    for q in range(n_param):
+                        for i in range(n1):
+                            y[i, q] = model[i + 1, q]
+                        _solve_envelope(a, first, n1, y[:, q])
+                    for q in range(n_param):
+                        m[q] = 0.0
+                        for i in range(n1):
+                            m[q] += model[i + 1, q] * x[i]
+                        for q2 in range(n_param):
+                            acc = 0.0
+                            for i in range(n_date):
+                                acc += model[i, q] * model[i, q2]
+                            for i in range(n1):
+                                acc -= reg * model[i + 1, q] * y[i, q2]
+                            s[q, q2] = acc
+                    ok = _small_inverse(s, sinv, n_param)
+                    if not ok:
+                        break
+                    for q in range(n_param):
+                        acc = 0.0
+                        for q2 in range(n_param):
+                            acc += sinv[q, q2] * m[q2]
+                        m_new[q] = acc
+                    m[:] = m_new
+                    for i in range(n1):
+                        for q in range(n_param):
+                            x[i] += reg * y[i, q] * m[q]
+                ts[0] = 0.0
+                for i in range(n1):
+                    ts[i + 1] = x[i]
+                for p in range(n_pair):
+                    if w0[p] > 0.0:
+                        res[p] = phase[pix, p] - (ts[pairs[p, 1]] - ts[pairs[p, 0]])
+            if not ok:
+                for i in range(n_date):
+                    out_ts[pix, i] = np.nan
+                    out_var[pix, i] = np.nan
+                    out_share[pix, i] = np.nan
+                for q in range(n_param):
+                    out_params[pix, q] = np.nan
+                out_rms[pix] = np.nan
+                out_tcoh[pix] = np.nan
+                if write_resid:
+                    for p in range(n_pair):
+                        out_resid[pix, p] = np.nan
+                continue
+            # Selected inverse of A, then the model correction g²·y S'⁻¹ yᵀ of the phase block.
+            _selected_inverse(a, first, col_ptr, col_rows, n1, z)
+            if n_param > 0:
+                for i in range(n1):
+                    for q in range(n_param):
+                        acc = 0.0
+                        for q2 in range(n_param):
+                            acc += y[i, q2] * sinv[q2, q]
+                        ys[i, q] = acc
+            for i in range(n1):
+                share[i] = 0.0
+            sq = 0.0
+            wr2 = 0.0
+            cre = 0.0
+            cim = 0.0
+            for p in range(n_pair):
+                if w0[p] > 0.0:
+                    r = pairs[p, 0] - 1
+                    c = pairs[p, 1] - 1
+                    rp = res[p]
+                    sq += rp * rp
+                    wr2 += w[p] * rp * rp
+                    cre += np.cos(rp)
+                    cim += np.sin(rp)
+                    if write_resid:
+                        out_resid[pix, p] = rp
+                    mcc = z[c, c]
+                    for q in range(n_param):
+                        mcc += reg * ys[c, q] * y[c, q]
+                    if r >= 0:
+                        mrr = z[r, r]
+                        mcr = z[c, r]
+                        for q in range(n_param):
+                            mrr += reg * ys[r, q] * y[r, q]
+                            mcr += reg * ys[c, q] * y[r, q]
+                        share[r] += w[p] * (mrr - mcr)
+                        share[c] += w[p] * (mcc - mcr)
+                    else:
+                        share[c] += w[p] * mcc
+                elif write_resid:
+                    out_resid[pix, p] = np.nan
+            trace = 0.0
+            for i in range(n1):
+                trace += share[i]
+            sigma2 = wr2 / max(used - trace, 1.0)
+            out_ts[pix, 0] = 0.0
+            out_var[pix, 0] = 0.0
+            out_share[pix, 0] = 0.0
+            for i in range(n1):
+                mii = z[i, i]
+                for q in range(n_param):
+                    mii += reg * ys[i, q] * y[i, q]
+                out_ts[pix, i + 1] = ts[i + 1]
+                out_var[pix, i + 1] = np.sqrt(max(sigma2 * mii, 0.0))
+                out_share[pix, i + 1] = min(max(1.0 - share[i], 0.0), 1.0)
+            for q in range(n_param):
+                out_params[pix, q] = m[q]
+            out_rms[pix] = np.sqrt(sq / used)
+            out_tcoh[pix] = np.sqrt(cre * cre + cim * cim) / used
+
+
+def _invert(
+    phase: npt.ArrayLike,
+    pairs: npt.ArrayLike,
+    dates: npt.ArrayLike,
+    *,
+    kind: int,
+    weight: npt.ArrayLike | None,
+    seasonal: bool,
+    steps: Sequence[np.datetime64],
+    gamma: float,
+    robust: bool,
+    robust_iterations: int,
+    robust_eps: float,
+    min_interferograms: int,
+    return_residual: bool,
+) -> Inversion:
+    data = np.asarray(phase)
+    index = np.asarray(pairs, dtype=np.int64)
+    days = np.asarray(dates, dtype="datetime64[D]")
+    n_date = days.shape[0]
+    if n_date < 2:
+        raise NetworkError("an inversion needs at least 2 dates")
+    if np.any(np.diff(days) <= np.timedelta64(0, "D")):
+        raise NetworkError("dates must be sorted and unique")
+    if index.ndim != 2 or index.shape[1] != 2 or index.shape[0] != data.shape[0]:
+        raise NetworkError(f"pairs must be (n_pair, 2) with n_pair = {data.shape[0]}, got {index.shape}")
+    if np.any(index[:, 0] >= index[:, 1]) or index.min() < 0 or index.max() >= n_date:
+        raise NetworkError("pairs must index dates with reference < secondary")
+    spatial = data.shape[1:]
+    n_pair = index.shape[0]
+    flat = np.ascontiguousarray(data.reshape(n_pair, -1).T, dtype=np.float32)
+    npix = flat.shape[0]
+    if weight is None:
+        weights = np.ones_like(flat)
+    else:
+        w = np.asarray(weight, dtype=np.float32)
+        if w.shape == (n_pair,):
+            weights = np.ascontiguousarray(np.broadcast_to(w, flat.shape))
+        elif w.shape == data.shape:
+            weights = np.ascontiguousarray(w.reshape(n_pair, -1).T)
+        else:
+            raise NetworkError(f"weight shape {w.shape} matches neither (n_pair,) nor {data.shape}")
+    if kind == NSBAS:
+        functions = time_functions(days, seasonal=seasonal, steps=steps)
+        model, names = functions.matrix, functions.names
+    else:
+        model, names = np.zeros((n_date, 0)), ()
+    # Penalty of plain SBAS on the velocity between consecutive dates (1 / dt², dt in years).
+    path_coef = 1.0 / np.diff(decimal_years(days)) ** 2
+    first, col_ptr, col_rows = _envelope(index, n_date, kind)
+    n_param = model.shape[1]
+    out_ts = np.empty((npix, n_date), dtype=np.float32)
+    out_var = np.empty((npix, n_date), dtype=np.float32)
+    out_share = np.empty((npix, n_date), dtype=np.float32)
+    out_params = np.empty((npix, n_param), dtype=np.float32)
+    out_rms = np.empty(npix, dtype=np.float32)
+    out_tcoh = np.empty(npix, dtype=np.float32)
+    out_used = np.empty(npix, dtype=np.int32)
+    out_resid = np.empty((npix, n_pair) if return_residual else (0, n_pair), dtype=np.float32)
+    relative = gamma**2 if kind == NSBAS else SBAS_PENALTY * np.mean(np.diff(decimal_years(days))) ** 2
+    if npix:
+        _invert_pixels(
+            flat,
+            weights,
+            index,
+            first,
+            col_ptr,
+            col_rows,
+            np.ascontiguousarray(model, dtype=np.float64),
+            kind,
+            path_coef,
+            float(relative),
+            robust_iterations if robust else 0,
+            float(robust_eps),
+            int(min_interferograms),
+            out_ts,
+            out_var,
+            out_share,
+            out_params,
+            out_rms,
+            out_tcoh,
+            out_used,
+            out_resid,
+            return_residual,
+            min(npix, 8 * numba.get_num_threads()),
+        )
+
+    def cube(values: F32, count: int) -> F32:
+        return np.ascontiguousarray(values.T).reshape((count, *spatial))
+
+    return Inversion(
+        timeseries=cube(out_ts, n_date),
+        timeseries_std=cube(out_var, n_date),
+        model_share=cube(out_share, n_date),
+        model_parameters=cube(out_params, n_param),
+        parameter_names=names,
+        residual_rms=out_rms.reshape(spatial),
+        temporal_coherence=out_tcoh.reshape(spatial),
+        interferograms_used=out_used.reshape(spatial),
+        residual=cube(out_resid, n_pair) if return_residual else None,
+    )
+
+
+def invert_nsbas(
+    phase: npt.ArrayLike,
+    pairs: npt.ArrayLike,
+    dates: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    seasonal: bool = False,
+    steps: Sequence[np.datetime64] = (),
+    gamma: float = 1e-4,
+    robust: bool = False,
+    robust_iterations: int = 10,
+    robust_eps: float = 1e-2,
+    min_interferograms: int = 1,
+    return_residual: bool = False,
+) -> Inversion:
+    """NSBAS inversion of a stack of unwrapped interferograms, per pixel.
+
+    Parameters
+    ----------
+    phase
+        (n_pair, *spatial) unwrapped phase (rad) referenced to a common pixel; NaN = missing.
+    pairs
+        (n_pair, 2) date indices (reference, secondary) of each interferogram.
+    dates
+        (n_date,) sorted acquisition dates.
+    weight
+        (n_pair, *spatial) or (n_pair,) inverse phase variance (:func:`coherence_to_weight`);
+        ``None`` for equal weights.
+    seasonal
+        Add annual sin/cos terms to the temporal model of the constraint.
+    steps
+        Dates of steps (e.g. earthquakes) in the temporal model.
+    gamma
+        Weight of the temporal constraint relative to the mean data weight of the pixel (LiCSBAS
+        and GIAnT use 1e-4).
+    robust
+        Solve the weighted L1 problem by IRLS (resists outlier interferograms).
+    robust_iterations
+        IRLS iterations when ``robust``.
+    robust_eps
+        Floor of ``|residual|`` in the IRLS weights (input units).
+    min_interferograms
+        Pixels with fewer usable interferograms are NaN.
+    return_residual
+        Also return the (n_pair, *spatial) residuals.
+
+    Returns
+    -------
+    Inversion
+        Time series, uncertainty, model share per epoch, model parameters, residual RMS, temporal
+        coherence, interferograms used.
+    """
+    return _invert(
+        phase,
+        pairs,
+        dates,
+        kind=NSBAS,
+        weight=weight,
+        seasonal=seasonal,
+        steps=steps,
+        gamma=gamma,
+        robust=robust,
+        robust_iterations=robust_iterations,
+        robust_eps=robust_eps,
+        min_interferograms=min_interferograms,
+        return_residual=return_residual,
+    )
+
+
+def invert_sbas(
+    phase: npt.ArrayLike,
+    pairs: npt.ArrayLike,
+    dates: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    robust: bool = False,
+    robust_iterations: int = 10,
+    robust_eps: float = 1e-2,
+    min_interferograms: int = 1,
+    return_residual: bool = False,
+) -> Inversion:
+    """Plain weighted SBAS (MintPy-like minimum-norm velocity), for comparison with NSBAS.
+
+    Same parameters and result as :func:`invert_nsbas`, without temporal model: across a network
+    gap the velocity is minimum-norm (zero), as MintPy's SVD solution, and ``model_share`` then
+    reports how much of each epoch this regularisation imposed.
+    """
+    return _invert(
+        phase,
+        pairs,
+        dates,
+        kind=SBAS,
+        weight=weight,
+        seasonal=False,
+        steps=(),
+        gamma=0.0,
+        robust=robust,
+        robust_iterations=robust_iterations,
+        robust_eps=robust_eps,
+        min_interferograms=min_interferograms,
+        return_residual=return_residual,
+    )

@@ -1,0 +1,154 @@
+import numpy as np
+import pytest
+
+from strata.insar.errors import NetworkError
+from strata.insar.inversion import coherence_to_weight, invert_nsbas, invert_sbas
+from strata.insar.network import build_network, connectivity, incidence_matrix
+from strata.insar.velocity import decimal_years, time_functions
+
+N_DATE = 40
+DATES = np.datetime64("2021-01-01") + np.arange(N_DATE) * 12
+
+
+def synthetic(pairs, npix=400, seed=0, noise=0.2, aps=0.3, seasonal=0.0):
+    """Phases of a linear (+ optional annual) motion with per-date and per-pair noise."""
+    rng = np.random.default_rng(seed)
+    t = decimal_years(DATES)
+    velocity = rng.uniform(-20.0, 20.0, npix)
+    truth = t[:, None] * velocity + seasonal * np.sin(2 * np.pi * t)[:, None]
+    truth = truth + rng.normal(0.0, aps, truth.shape)
+    truth -= truth[0]
+    phase = truth[pairs[:, 1]] - truth[pairs[:, 0]] + rng.normal(0.0, noise, (len(pairs), npix))
+    return phase, truth, velocity
+
+
+def gap_network(first_gap=15, last_gap=20):
+    """3-nearest network whose dates first_gap..last_gap have no interferogram at all."""
+    pairs = build_network(DATES, n_nearest=3)
+    inside = (pairs >= first_gap) & (pairs <= last_gap)
+    return pairs[~inside.any(axis=1)]
+
+
+def test_matches_dense_normal_equations():
+    rng = np.random.default_rng(3)
+    pairs = build_network(DATES[:15], n_nearest=3)
+    phase = rng.normal(0.0, 1.0, (len(pairs), 1))
+    phase[4] = np.nan
+    weight = rng.uniform(1.0, 5.0, (len(pairs), 1))
+    gamma = 0.1
+    result = invert_nsbas(phase, pairs, DATES[:15], weight=weight, gamma=gamma)
+    # Independent dense NSBAS normal equations on (phases of dates 1.., model parameters).
+    ok = np.isfinite(phase[:, 0])
+    design = np.hstack([incidence_matrix(pairs, 15)[ok, 1:], np.zeros((ok.sum(), 2))])
+    model = time_functions(DATES[:15]).matrix
+    constraint = np.hstack([np.vstack([np.zeros((1, 14)), np.eye(14)]), -model])
+    w = weight[ok, 0]
+    data_normal = design.T @ (w[:, None] * design)
+    normal = data_normal + gamma**2 * w.mean() * constraint.T @ constraint
+    solution = np.linalg.solve(normal, design.T @ (w * phase[ok, 0]))
+    np.testing.assert_allclose(result.timeseries[1:, 0], solution[:14], atol=1e-5)
+    np.testing.assert_allclose(result.model_parameters[:, 0], solution[14:], atol=1e-5)
+    resolution = np.linalg.solve(normal, data_normal)
+    np.testing.assert_allclose(result.model_share[1:, 0], 1 - np.diag(resolution)[:14], atol=1e-5)
+    residual = phase[ok, 0] - design @ solution
+    sigma2 = (w * residual**2).sum() / (ok.sum() - np.trace(resolution))
+    expected_std = np.sqrt(sigma2 * np.diag(np.linalg.inv(normal))[:14])
+    np.testing.assert_allclose(result.timeseries_std[1:, 0], expected_std, rtol=1e-4)
+    assert result.interferograms_used[0] == ok.sum()
+    assert result.residual_rms[0] == pytest.approx(np.sqrt(np.mean(residual**2)), rel=1e-4)
+
+
+def test_connected_network_recovers_time_series():
+    pairs = build_network(DATES, n_nearest=4)
+    phase, truth, velocity = synthetic(pairs, aps=0.0, noise=0.05)
+    result = invert_nsbas(phase.reshape(len(pairs), 20, 20), pairs, DATES)
+    assert result.timeseries.shape == (N_DATE, 20, 20)
+    assert np.sqrt(np.mean((result.timeseries.reshape(N_DATE, -1) - truth) ** 2)) < 0.1
+    assert result.parameter_names == ("velocity", "intercept")
+    assert np.sqrt(np.mean((result.model_parameters[0].ravel() - velocity) ** 2)) < 0.1
+    assert np.all(result.model_share < 0.01)
+    assert np.all(result.temporal_coherence > 0.95)
+
+
+def test_missing_values_and_weights():
+    pairs = build_network(DATES, n_nearest=4)
+    phase, truth, _ = synthetic(pairs, aps=0.0, noise=0.05, seed=1)
+    rng = np.random.default_rng(1)
+    phase[rng.random(phase.shape) < 0.15] = np.nan
+    weight = coherence_to_weight(rng.uniform(0.3, 0.9, phase.shape))
+    result = invert_nsbas(phase, pairs, DATES, weight=weight)
+    used = np.isfinite(phase).sum(axis=0)
+    np.testing.assert_array_equal(result.interferograms_used, used)
+    determined = result.model_share < 0.5
+    assert determined.mean() > 0.95
+    error = np.abs(result.timeseries - truth)[determined]
+    assert np.percentile(error, 99) < 0.3
+
+
+def test_nsbas_ties_disconnected_network_and_flags_gap_epochs():
+    pairs = gap_network()
+    report = connectivity(pairs, DATES)
+    assert report.n_components > 1
+    phase, _, velocity = synthetic(pairs, seed=2)
+    result = invert_nsbas(phase, pairs, DATES)
+    rmse = np.sqrt(np.mean((result.model_parameters[0] - velocity) ** 2))
+    assert rmse < 0.5
+    share = np.median(result.model_share, axis=1)
+    assert np.all(share[15:21] > 0.95)
+    assert np.all(share[:15] < 0.05)
+    assert np.all(share[21:] < 0.5)
+    # SBAS (minimum-norm velocity, MintPy-like) cannot recover the offset across the gap.
+    sbas = invert_sbas(phase, pairs, DATES)
+    t = decimal_years(DATES)
+    sbas_velocity = np.polyfit(t, sbas.timeseries, 1)[0]
+    nsbas_velocity = np.polyfit(t, result.timeseries, 1)[0]
+    assert np.sqrt(np.mean((sbas_velocity - velocity) ** 2)) > 3 * np.sqrt(
+        np.mean((nsbas_velocity - velocity) ** 2)
+    )
+    assert np.all(np.median(sbas.model_share, axis=1)[16:20] > 0.95)
+
+
+def test_seasonal_model_parameters():
+    pairs = build_network(DATES, n_nearest=3)
+    phase, _, velocity = synthetic(pairs, seed=4, aps=0.05, noise=0.05, seasonal=2.0)
+    result = invert_nsbas(phase, pairs, DATES, seasonal=True)
+    names = result.parameter_names
+    assert names == ("velocity", "intercept", "annual_sin", "annual_cos")
+    np.testing.assert_allclose(result.model_parameters[0], velocity, atol=0.3)
+    np.testing.assert_allclose(result.model_parameters[2], 2.0, atol=0.3)
+
+
+def test_robust_inversion_resists_outlier_interferograms():
+    pairs = build_network(DATES, n_nearest=4)
+    phase, truth, _ = synthetic(pairs, seed=5, aps=0.0, noise=0.05)
+    rng = np.random.default_rng(5)
+    bad = rng.choice(len(pairs), size=len(pairs) // 20, replace=False)
+    phase[bad] += 2 * np.pi
+    plain = invert_nsbas(phase, pairs, DATES)
+    robust = invert_nsbas(phase, pairs, DATES, robust=True, return_residual=True)
+    plain_error = np.sqrt(np.mean((plain.timeseries - truth) ** 2))
+    robust_error = np.sqrt(np.mean((robust.timeseries - truth) ** 2))
+    assert robust_error < 0.1 < plain_error
+    assert robust.residual is not None
+    flagged = np.abs(robust.residual) > np.pi
+    assert flagged[bad].mean() > 0.95
+    assert np.delete(flagged, bad, axis=0).mean() < 0.01
+
+
+def test_pixel_without_data_is_nan():
+    pairs = build_network(DATES[:10], n_nearest=2)
+    phase = np.zeros((len(pairs), 3))
+    phase[:, 1] = np.nan
+    result = invert_nsbas(phase, pairs, DATES[:10], min_interferograms=2)
+    assert np.all(np.isnan(result.timeseries[:, 1]))
+    assert result.interferograms_used[1] == 0
+    assert np.all(result.timeseries[:, [0, 2]] == 0)
+
+
+def test_bad_pairs_are_rejected():
+    with pytest.raises(NetworkError):
+        invert_nsbas(np.zeros((1, 4)), [[2, 1]], DATES[:3])
+    with pytest.raises(NetworkError):
+        invert_nsbas(np.zeros((2, 4)), [[0, 1]], DATES[:3])
+    with pytest.raises(NetworkError):
+        invert_nsbas(np.zeros((1, 4)), [[0, 1]], DATES[:3], weight=np.ones(3))
