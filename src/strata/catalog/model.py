@@ -273,3 +273,36 @@ class Collection:
             "links": [],
             **self.extra,
         }
+
+    @classmethod
+    def from_stac(cls, doc: dict[str, Any]) -> Collection:
+        """Build a collection from a STAC Collection dictionary (the inverse of :meth:`to_stac`).
+
+        Raises
+        ------
+        ItemError
+            If ``id`` is missing or the extent is malformed.
+        """
+        rest = {k: v for k, v in doc.items() if k not in _COLLECTION_MEMBERS}
+        try:
+            bbox = doc.get("extent", {}).get("spatial", {}).get("bbox", [[-180.0, -90.0, 180.0, 90.0]])[0]
+            interval = doc.get("extent", {}).get("temporal", {}).get("interval", [[None, None]])[0]
+            return cls(
+                id=str(doc["id"]),
+                title=str(doc.get("title") or doc["id"]),
+                description=str(doc.get("description") or ""),
+                license=str(doc.get("license") or "proprietary"),
+                extent_bbox=(float(bbox[0]), float(bbox[1]), float(bbox[-2]), float(bbox[-1])),
+                extent_interval=(
+                    parse_datetime(interval[0]) if interval[0] else None,
+                    parse_datetime(interval[1]) if interval[1] else None,
+                ),
+                keywords=tuple(doc.get("keywords") or ()),
+                summaries=dict(doc.get("summaries") or {}),
+                extra=rest,
+            )
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise ItemError(f"malformed STAC collection: {exc}") from None
+
+
+_COLLECTION_MEMBERS = frozenset(Collection(id="", title="", description="").to_stac())
