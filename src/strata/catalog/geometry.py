@@ -149,7 +149,7 @@ def _split_at_antimeridian(polygon: Polygon) -> list[Polygon]:
 
 
 def _check_ring(ring: Any, error: _ErrorType) -> list[tuple[float, float]]:
-    if not isinstance(ring, list) or len(ring) < 3:
+    if not isinstance(ring, (list, tuple)) or len(ring) < 3:
         raise error("a polygon ring needs at least 3 positions")
     positions: list[tuple[float, float]] = []
     for position in ring:
@@ -196,17 +196,18 @@ def normalize_footprint(geometry: dict[str, Any], error: _ErrorType = ItemError)
         raise error(f"footprint is not a GeoJSON geometry: {geometry!r:.80}")
     kind = geometry.get("type")
     coordinates = geometry.get("coordinates")
+    polygons: list[Any] | tuple[Any, ...]
     if kind == "Polygon":
         polygons = [coordinates]
-    elif kind == "MultiPolygon" and isinstance(coordinates, list):
+    elif kind == "MultiPolygon" and isinstance(coordinates, (list, tuple)):
         polygons = coordinates
     else:
         raise error(f"footprint must be a Polygon or MultiPolygon, not {kind!r}")
-    if not isinstance(polygons, list) or not polygons:
+    if not isinstance(polygons, (list, tuple)) or not polygons:
         raise error(f"footprint {kind} has no coordinates")
     parts: list[Polygon] = []
     for rings in polygons:
-        if not isinstance(rings, list) or not rings:
+        if not isinstance(rings, (list, tuple)) or not rings:
             raise error(f"footprint {kind} has an empty polygon")
         checked = [_check_ring(ring, error) for ring in rings]
         if crosses_antimeridian(checked[0]) or max(p[0] for p in checked[0]) > 180.0:
