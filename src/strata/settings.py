@@ -26,6 +26,26 @@ class Settings(BaseSettings):
         default=None, description="Address of an existing Dask scheduler; default a LocalCluster."
     )
     dask_workers: int | None = Field(default=None, description="Workers of the local Dask cluster.")
+    run_jobs: bool = Field(
+        default=True,
+        description="The API server drives jobs on Dask itself; false when `strata worker` processes do.",
+    )
+    job_max_attempts: int = Field(
+        default=3, ge=1, description="Attempts of a job step whose worker died (infrastructure failures)."
+    )
+    job_lease_s: float = Field(
+        default=30.0, gt=0, description="Lease of a runner on a job; a dead runner's jobs resume after it."
+    )
+    job_stop_grace_s: float = Field(
+        default=2.0, ge=0, description="Seconds a stopped step may take to end before its worker restarts."
+    )
+    job_sync_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest wait of a synchronous execute before answering with a job."
+    )
+    process_file_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders (besides the data directory) whose files process inputs may name.",
+    )
     count_exact_limit: int = Field(
         default=100_000,
         description="Searches matching more products than this report an estimated count, flagged as such.",

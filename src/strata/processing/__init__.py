@@ -1,0 +1,1 @@
+"""Processing: named processes, durable jobs and work plans executed on Dask."""
