@@ -151,3 +151,44 @@ def config_command(
     text = InsarConfig().to_yaml(output)
     if print_empty:
         typer.echo(text, nl=False)
+
+
+@app.command("ifg")
+def ifg_command(
+    input_path: Annotated[
+        Path | None, typer.Option("--input", help="Folder (or Zarr/.znap store) of coregistered SLCs.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Folder receiving the pair folders.")
+    ] = None,
+    looks: Annotated[
+        str | None, typer.Option("--looks", help="Multilook factors RGxAZ, range x azimuth (default 20x5).")
+    ] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("--config", help="YAML config (IfgConfig of strata.insar.ifg_workflow).")
+    ] = None,
+) -> None:
+    """Form, filter and unwrap interferograms from a coregistered SLC stack (flags override --config)."""
+    from strata.insar.ifg_workflow import IfgConfig, parse_looks, run
+
+    if input_path is None and config_file is None:
+        raise ConfigError("give --input (and --output), or a --config file naming the input")
+    content: dict[str, Any] = IfgConfig.from_yaml(config_file).model_dump() if config_file else {}
+    if input_path is not None:
+        content["input"] = input_path
+    if output is not None:
+        content["output"] = output
+    if looks is not None:
+        content["looks_range"], content["looks_azimuth"] = parse_looks(looks)
+    config = IfgConfig.from_dict(content, source=str(config_file) if config_file else "command line")
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("reading SLC stack", total=1.0)
+        result = run(
+            config, progress=lambda step, done: progress.update(task, description=step, completed=done)
+        )
+    console.print(f"{len(result.pairs)} interferograms in [bold]{result.output_dir}[/]")
+    for label in result.pairs:
+        typer.echo(f"{label}\tmean coherence {result.mean_coherence[label]:.3f}")
