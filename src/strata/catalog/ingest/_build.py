@@ -14,7 +14,7 @@ from strata.catalog.ingest import Rejected
 from strata.catalog.model import Item, parse_datetime
 from strata.catalog.naming import name_fields, strip_extension
 from strata.catalog.orbits import estimate_s1_footprint, mgrs_tile_footprint
-from strata.catalog.sentinel1 import parse_name
+from strata.catalog.sentinel1 import parse_name, relative_orbit
 
 __all__ = ["build_item", "fields_from_name", "merge", "records", "to_float", "to_int"]
 
@@ -68,10 +68,10 @@ def fields_from_name(name: str) -> dict[str, Any]:
         return {"id": strip_extension(name)}
 
 
-def _estimated_footprint(fields: dict[str, Any]) -> dict[str, Any]:
+def _estimated_footprint(fields: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
     """A footprint from the name when the source has none: S1 orbit model or S2 MGRS tile."""
     item_id = str(fields["id"])
-    tile = (fields.get("properties") or {}).get("s2:mgrs_tile")
+    tile = properties.get("s2:mgrs_tile")
     if tile:
         geometry, _ = mgrs_tile_footprint(tile)
         return geometry
@@ -111,7 +111,7 @@ def build_item(fields: dict[str, Any], footprint: dict[str, Any] | None) -> Item
         raise ItemError(f"{item_id}: no collection (not a Sentinel product name and none given)")
     properties = dict(values.pop("properties", None) or {})
     if footprint is None:
-        footprint = _estimated_footprint(values)
+        footprint = _estimated_footprint(values, properties)
         properties["strata:footprint"] = "estimated"
     geometry = normalize_footprint(footprint)
     for key in _INT_FIELDS:
@@ -128,6 +128,7 @@ def build_item(fields: dict[str, Any], footprint: dict[str, Any] | None) -> Item
     end_dt = end if isinstance(end, datetime) else parse_datetime(end)
     if end_dt < start_dt:
         raise ItemError(f"{item_id}: acquisition ends before it starts")
+    _check_relative_orbit(values, properties)
     if "orbit_direction" in values:
         values["orbit_direction"] = str(values["orbit_direction"]).lower()
     if "polarisations" in values:
@@ -142,6 +143,25 @@ def build_item(fields: dict[str, Any], footprint: dict[str, Any] | None) -> Item
         properties=properties,
         **values,
     )
+
+
+def _check_relative_orbit(values: dict[str, Any], properties: dict[str, Any]) -> None:
+    """Sentinel-1 relative orbits follow ESA's formula; a provider's other value is kept aside.
+
+    CDSE labels the October 2014 S1A orbit 2673 as relative orbit 153 where the formula (and the
+    footprint, see the orbit model) give 151; the catalog files it under 151 so that every source
+    agrees, and keeps the provider's number as ``strata:provider_relative_orbit``.
+    """
+    platform = str(values.get("platform") or "")
+    orbit = values.get("absolute_orbit")
+    if not platform.startswith("sentinel-1") or orbit is None:
+        return
+    computed = relative_orbit(platform[-1], orbit)
+    given = values.get("relative_orbit")
+    if computed is not None and given is not None and given != computed:
+        properties["strata:provider_relative_orbit"] = given
+    if computed is not None:
+        values["relative_orbit"] = computed
 
 
 def merge(base: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
