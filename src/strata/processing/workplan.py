@@ -240,6 +240,11 @@ def _mark_running(job_id: str, delta: int) -> None:
             del _RUNNING[job_id]
 
 
+def _infrastructure(exc: BaseException) -> bool:
+    """Whether an exception comes from the cluster (lost worker, closed comm), not the step's code."""
+    return type(exc).__module__.startswith("distributed.") or isinstance(exc, ConnectionError)
+
+
 def run_step(
     job_id: str,
     job_dir: str,
@@ -298,6 +303,8 @@ def run_step(
         raise
     except Exception as exc:
         shutil.rmtree(workdir, ignore_errors=True)
+        if _infrastructure(exc):
+            raise  # the cluster failed the step's own tasks (a worker died): the runner retries
         raise ProcessorError(
             f"step {spec.name} failed: {type(exc).__name__}: {exc}", traceback.format_exc()
         ) from None
