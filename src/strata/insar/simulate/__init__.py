@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dask.array as da
@@ -68,6 +69,7 @@ __all__ = [
     "TopographyConfig",
     "UnwrappingErrorConfig",
     "simulate_stack",
+    "write_stack",
 ]
 
 WGS84_WKT = (
@@ -228,3 +230,25 @@ def simulate_stack(config: SimulationConfig | None = None) -> SimulatedStack:
         base_coherence=xr.DataArray(generator.base_coherence, dims=("y", "x"), coords=coords),
         reference_pixel=generator.reference_pixel(),
     )
+
+
+def write_stack(sim: SimulatedStack, directory: str | Path, format: str) -> Path:
+    """Write a simulated stack in one of the input formats, block by block (bounded memory).
+
+    Parameters
+    ----------
+    sim
+        The simulated stack.
+    directory
+        Output folder (created).
+    format
+        A writer name of :data:`strata.insar.io.WRITERS` (``licsar``, ``aria``, ``mintpy``, ``gamma``).
+
+    Returns
+    -------
+    Path
+        The path to pass to :func:`strata.insar.io.open_stack` with the same format.
+    """
+    from strata.insar.io import write_stack_as
+
+    return write_stack_as(sim.stack, Path(directory), format)

@@ -1,0 +1,18 @@
+import pytest
+
+from strata.insar.errors import ReaderError
+from strata.insar.io import READERS, WRITERS, open_stack, write_stack_as
+
+
+def test_every_reader_has_a_writer():
+    assert set(READERS) == {"licsar", "aria", "mintpy", "gamma"} == set(WRITERS)
+
+
+def test_unknown_format_names_the_known_ones(tmp_path):
+    with pytest.raises(ReaderError, match="unknown stack format 'isce'.*licsar"):
+        open_stack(tmp_path, "isce")
+
+
+def test_unknown_writer(short, tmp_path):
+    with pytest.raises(ReaderError, match="no writer for stack format 'isce'"):
+        write_stack_as(short.stack, tmp_path, "isce")
