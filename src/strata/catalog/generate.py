@@ -42,7 +42,6 @@ from strata.catalog.orbits import (
     footprint_from_corners,
     mgrs_tile_id,
     s1_direction,
-    s1_orbit_at,
     s1_swath_corners,
     tile_footprint,
     utm_transformers,
@@ -200,7 +199,7 @@ def generate_items(
     end: datetime = datetime(2025, 10, 1, tzinfo=UTC),
     sentinel2_fraction: float = 0.3,
 ) -> Iterator[Item]:
-    """Generate ``count`` realistic Sentinel-1/Sentinel-2 catalog items, in time order.
+    """Generate ``count`` realistic Sentinel-1/Sentinel-2 catalog items, in time order (±5 days).
 
     Parameters
     ----------
@@ -225,38 +224,49 @@ def generate_items(
     s2_node = _s2_reference_node()
     s2_epoch_b = _S2_FIRST_DAY["B"]
     span = (end - start).total_seconds() / max(count, 1)
+    origin = start.timestamp()
     products = [p[:4] for p in _S1_PRODUCTS]
     cumulative = list(itertools.accumulate(p[4] for p in _S1_PRODUCTS))
+    satellites = [
+        (sat, ref_orbit, node.timestamp(), first.timestamp(), last.timestamp() if last else math.inf)
+        for sat, (ref_orbit, node, first, last) in S1_SATELLITES.items()
+    ]
     seen: set[str] = set()
     for i in range(count):
-        when = start + timedelta(seconds=(i + rng.random()) * span)
+        when = origin + (i + rng.random()) * span
         if rng.random() < sentinel2_fraction and tiles.tiles:
-            item = _s2_item(rng, tiles, s2_node, s2_epoch_b, when)
+            item = _s2_item(rng, tiles, s2_node, s2_epoch_b, datetime.fromtimestamp(when, UTC))
         else:
             mode, ptype, res, margin = rng.choices(products, cum_weights=cumulative)[0]
-            item = _s1_item(rng, slices, when, mode, ptype, res, margin)
+            active = [s for s in satellites if s[3] <= when <= s[4]] or satellites[:1]
+            item = _s1_item(rng, slices, when, rng.choice(active), (mode, ptype, res, margin))
         if item.id in seen:  # same slice acquired twice in one draw: make the name unique
             item.id = item.id[:-4] + f"{(int(item.id[-4:], 16) + i) & 0xFFFF:04X}"
         seen.add(item.id)
         yield item
 
 
-def _online(rng: random.Random, when: datetime) -> bool:
-    age_days = (datetime(2025, 10, 1, tzinfo=UTC) - when).days
-    return age_days < 365 or rng.random() < 0.3
+_ARCHIVE = "https://archive.strata.invalid"  # reserved TLD: generated products have no real location
+_ONLINE_SINCE = datetime(2024, 10, 1, tzinfo=UTC).timestamp()
+
+
+def _online(rng: random.Random, when: float) -> bool:
+    """Recent products are on disk, older ones mostly on tape (as at PEPS)."""
+    return when > _ONLINE_SINCE or rng.random() < 0.3
 
 
 def _s1_item(
-    rng: random.Random, slices: _S1Slices, when: datetime, mode: str, ptype: str, res: str, margin: float
+    rng: random.Random,
+    slices: _S1Slices,
+    when: float,
+    satellite: tuple[str, int, float, float, float],
+    product: tuple[str, str, str, float],
 ) -> Item:
-    active = [
-        sat
-        for sat, (_, _, first, last) in S1_SATELLITES.items()
-        if first <= when and (last is None or when <= last)
-    ]
-    sat = rng.choice(active or ["A"])
-    orbit, node_time = s1_orbit_at(sat, when)
-    index = int((when - node_time).total_seconds() // _SLICE_SECONDS)
+    sat, ref_orbit, ref_node, _, _ = satellite
+    mode, ptype, res, margin = product
+    orbit = ref_orbit + math.floor((when - ref_node) / S1_PERIOD)
+    node_time = ref_node + (orbit - ref_orbit) * S1_PERIOD
+    index = int((when - node_time) // _SLICE_SECONDS)
     rel = relative_orbit(sat, orbit) or 1
     geometry, bbox, centre_lat, direction = slices.get(mode, rel, index)
     if mode == "EW" and abs(centre_lat) < 55.0:
@@ -266,9 +276,11 @@ def _s1_item(
         pols = ("HH", "HV") if rng.random() < 0.8 else ("HH",)
     else:
         pols = ("VV", "VH") if rng.random() < 0.88 else ("VV",)
-    begin = node_time + timedelta(seconds=index * _SLICE_SECONDS - margin)
-    begin = begin.replace(microsecond=begin.microsecond // 1000 * 1000)
-    finish = begin + timedelta(seconds=_SLICE_SECONDS + 2.0 * margin)
+    begin_time = round(node_time + index * _SLICE_SECONDS - margin, 3)
+    begin = datetime.fromtimestamp(begin_time, UTC)
+    finish = datetime.fromtimestamp(begin_time + _SLICE_SECONDS + 2.0 * margin, UTC)
+    start_text = _timestamp(begin)
+    day = f"{start_text[:4]}/{start_text[4:6]}/{start_text[6:8]}"
     slope, intercept = _S1_DATATAKES[sat]
     segments = int(slope)
     phase = index * _SLICE_SECONDS / S1_PERIOD
@@ -278,7 +290,7 @@ def _s1_item(
     code = ("D" if len(pols) == 2 else "S") + pols[0][0]
     level = _LEVELS[ptype]
     stem = (
-        f"S1{sat}_{mode}_{ptype}{res}_{level}S{code}_{_timestamp(begin)}_{_timestamp(finish)}"
+        f"S1{sat}_{mode}_{ptype}{res}_{level}S{code}_{start_text}_{_timestamp(finish)}"
         f"_{orbit:06d}_{datatake:06X}"
     )
     name = f"{stem}_{zlib.crc32(stem.encode()) & 0xFFFF:04X}"
@@ -309,10 +321,10 @@ def _s1_item(
         slice_number=slice_number,
         size=size,
         checksum="md5:" + hashlib.md5(name.encode()).hexdigest(),  # noqa: S324 - synthetic checksum
-        online=_online(rng, begin),
+        online=_online(rng, begin_time),
         assets={
             "product": {
-                "href": f"https://archive.strata.invalid/sentinel-1/{begin:%Y/%m/%d}/{name}.SAFE.zip",
+                "href": f"{_ARCHIVE}/sentinel-1/{day}/{name}.SAFE.zip",
                 "type": "application/zip",
                 "roles": ["data"],
                 "file:size": size,
@@ -328,12 +340,13 @@ def _s2_item(
     tile, geometry, bbox, tracks, centre_lat = rng.choice(tiles.tiles)
     rel = rng.choice(tracks)
     ref_orbit, ref_rel, _, _ = _S2_REFERENCE
-    # the S2A orbit on track ``rel`` nearest before ``when``; S2B flies 5 days (half a cycle) later
+    # the S2A orbit on track ``rel`` nearest to ``when``; S2B flies 5 days (half a cycle) later
     sat = "B" if when >= _S2_FIRST_DAY["B"] and rng.random() < 0.5 else "A"
     shift = 5 * _DAY if sat == "B" else 0.0
     elapsed = (when - s2_node).total_seconds() - shift
     orbit = ref_orbit + math.floor(elapsed / _S2_PERIOD)
-    orbit -= (orbit - ref_orbit + ref_rel - rel) % 143
+    delta = (orbit - ref_orbit + ref_rel - rel) % 143
+    orbit += -delta if delta <= 71 else 143 - delta  # the pass on that track nearest to ``when``
     seconds, _ = _s2_track_offset(centre_lat)
     sensing = s2_node + timedelta(seconds=(orbit - ref_orbit) * _S2_PERIOD + shift + seconds)
     sensing = sensing.replace(microsecond=24000)
@@ -360,10 +373,10 @@ def _s2_item(
         relative_orbit=rel,
         size=size,
         checksum="md5:" + hashlib.md5(name.encode()).hexdigest(),  # noqa: S324 - synthetic checksum
-        online=_online(rng, sensing),
+        online=_online(rng, sensing.timestamp()),
         assets={
             "product": {
-                "href": f"https://archive.strata.invalid/sentinel-2/{sensing:%Y/%m/%d}/{name}.SAFE.zip",
+                "href": f"{_ARCHIVE}/sentinel-2/{sensing:%Y/%m/%d}/{name}.SAFE.zip",
                 "type": "application/zip",
                 "roles": ["data"],
                 "file:size": size,
