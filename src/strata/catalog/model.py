@@ -160,9 +160,8 @@ class Item:
             elif attr == "polarisations":
                 value = list(value)
             props[name] = value
-        used = [
-            url for prefix, url in STAC_EXTENSIONS.items() if any(k.startswith(prefix + ":") for k in props)
-        ]
+        prefixes = {name.partition(":")[0] for name in props if ":" in name}
+        used = [url for prefix, url in STAC_EXTENSIONS.items() if prefix in prefixes]
         return {
             "type": "Feature",
             "stac_version": STAC_VERSION,

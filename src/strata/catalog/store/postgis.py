@@ -12,7 +12,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Index, Text, create_engine, func, text
+from sqlalchemy import ColumnElement, Index, Text, create_engine, func, literal_column, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import UserDefinedType
@@ -33,7 +33,7 @@ class _Geometry(UserDefinedType[bytes]):
         return "geometry(Geometry, 4326)"
 
     def bind_expression(self, bindvalue: Any) -> Any:
-        return func.ST_GeomFromWKB(bindvalue, 4326)
+        return func.ST_GeomFromWKB(bindvalue, literal_column("4326"))
 
 
 class PostgisStore(SqlStore):

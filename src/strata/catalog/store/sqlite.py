@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from strata.catalog.errors import CatalogError
 from strata.catalog.store.base import DEFAULT_MAX_LIMIT
@@ -153,7 +154,11 @@ class SQLiteStore(SqlStore):
                         {"id": pk * 2 + 1, "minx": -180.0, "maxx": east, "miny": south, "maxy": north}
                     )
         if entries:
-            conn.execute(self.rtree.insert(), entries)
+            self._executemany(conn, self._rtree_insert, entries)
+
+    @functools.cached_property
+    def _rtree_insert(self) -> SQLCompiler:
+        return cast(SQLCompiler, self.rtree.insert().compile(dialect=self.engine.dialect))
 
     def _unindex_rows(self, conn: Connection, where: ColumnElement[bool]) -> None:
         pks = list(conn.scalars(select(self.schema.items.c.pk).where(where)))
