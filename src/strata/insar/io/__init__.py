@@ -30,6 +30,7 @@ from strata.insar.io.aria import read_aria, write_aria
 from strata.insar.io.gamma import read_gamma, write_gamma
 from strata.insar.io.licsar import read_licsar, write_licsar
 from strata.insar.io.mintpy import read_mintpy, write_mintpy
+from strata.insar.io.slc_ifgs import read_slc_ifgs
 
 __all__ = ["ENTRY_POINT_GROUP", "READERS", "WRITERS", "open_stack", "write_stack_as"]
 
@@ -43,6 +44,7 @@ READERS: dict[str, Reader] = {
     "aria": read_aria,
     "mintpy": read_mintpy,
     "gamma": read_gamma,
+    "ifg": read_slc_ifgs,  # what `strata insar ifg` writes (strata.insar.io.slc_ifgs)
 }
 """Built-in readers by format name."""
 
