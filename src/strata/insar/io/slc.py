@@ -182,24 +182,35 @@ class RasterBand:
         return data
 
 
-def _open_raster(path: Path, *, complex_required: bool, chunks: int) -> tuple[da.Array, Any]:
-    """A lazy band-1 array of a raster and its rasterio profile."""
+def _open_raster(path: Path, *, complex_required: bool, chunks: int) -> da.Array:
+    """A lazy band-1 array of a raster (complex64 SLC, or float32 for geometry)."""
     if not path.is_file():
         raise ReaderError(f"{path}: no such file")
     try:
         with rasterio.open(path) as src:
             dtype = np.dtype(src.dtypes[0]) if src.dtypes[0] != "complex_int16" else np.dtype(np.complex64)
-            profile = {"shape": (src.height, src.width), "crs": src.crs, "transform": src.transform}
+            shape = (src.height, src.width)
     except RasterioIOError as exc:
         raise ReaderError(f"{path}: not a readable raster ({exc})") from exc
     if complex_required and not np.issubdtype(dtype, np.complexfloating):
         raise ReaderError(f"{path}: an SLC must be complex, this raster is {dtype} (real-valued)")
-    if complex_required:
-        dtype = np.dtype(np.complex64)
-    elif not np.issubdtype(dtype, np.floating):
-        dtype = np.dtype(np.float32)
-    band = RasterBand(path, profile["shape"], dtype)
-    return da.from_array(band, chunks=(chunks, chunks), meta=np.array((), dtype=dtype)), profile
+    target = np.dtype(np.complex64 if complex_required else np.float32)
+    array: da.Array = da.from_array(
+        RasterBand(path, shape, target), chunks=(chunks, chunks), meta=np.array((), target)
+    )
+    return array
+
+
+def _georeference(path: Path) -> dict[str, Any]:
+    """Pixel-centre coordinates, CRS and geotransform of a raster, as :func:`make_slc_stack` takes them."""
+    with rasterio.open(path) as src:
+        transform, crs, rows, cols = src.transform, src.crs, src.height, src.width
+    return {
+        "x": transform.c + transform.a * (np.arange(cols) + 0.5),
+        "y": transform.f + transform.e * (np.arange(rows) + 0.5),
+        "crs": crs.to_wkt() if crs else "",
+        "transform": transform.to_gdal(),
+    }
 
 
 def _dated_files(folder: Path, suffixes: tuple[str, ...]) -> list[tuple[np.datetime64, Path]]:
@@ -262,6 +273,31 @@ def _geometry_layers(
     return geometry
 
 
+def _read_dated_folder(
+    folder: Path,
+    *,
+    source_format: str,
+    suffixes: tuple[str, ...],
+    opener: Callable[[Path, bool], da.Array],
+    wavelength: float,
+    georeference: Callable[[Path], dict[str, Any]] | None,
+) -> xr.Dataset:
+    """SLC stack of a folder of ``YYYYMMDD<suffix>`` rasters, geometry rasters and ``baselines.txt``."""
+    files = _dated_files(folder, suffixes)
+    slc = _stack_layers([(path, opener(path, True)) for _, path in files])
+    geometry = _geometry_layers(folder, slc.shape[1:], lambda path: opener(path, False), suffixes)
+    dates = [date for date, _ in files]
+    return make_slc_stack(
+        slc,
+        dates,
+        wavelength=wavelength,
+        source_format=source_format,
+        perpendicular_baseline=_read_baselines(folder, dates),
+        geometry=geometry,
+        **(georeference(files[0][1]) if georeference else {}),
+    )
+
+
 def read_slc_geotiffs(
     folder: Path | str, *, wavelength: float = SENTINEL1_WAVELENGTH, chunks: int = DEFAULT_CHUNK
 ) -> xr.Dataset:
@@ -287,36 +323,13 @@ def read_slc_geotiffs(
     ReaderError
         Naming the file that is missing, real-valued or of another size.
     """
-    folder = Path(folder)
-    suffixes = (".tif", ".tiff")
-    files = _dated_files(folder, suffixes)
-    layers = []
-    profile: Any = None
-    for _, path in files:
-        array, info = _open_raster(path, complex_required=True, chunks=chunks)
-        profile = profile or info
-        layers.append((path, array))
-    slc = _stack_layers(layers)
-    rows, cols = profile["shape"]
-    transform = profile["transform"]
-    geometry = _geometry_layers(
-        folder,
-        (rows, cols),
-        lambda p: _open_raster(p, complex_required=False, chunks=chunks)[0],
-        suffixes,
-    )
-    dates = [d for d, _ in files]
-    return make_slc_stack(
-        slc,
-        dates,
-        x=transform.c + transform.a * (np.arange(cols) + 0.5),
-        y=transform.f + transform.e * (np.arange(rows) + 0.5),
-        crs=profile["crs"].to_wkt() if profile["crs"] else "",
-        transform=transform.to_gdal(),
-        wavelength=wavelength,
+    return _read_dated_folder(
+        Path(folder),
         source_format="geotiff",
-        perpendicular_baseline=_read_baselines(folder, dates),
-        geometry=geometry,
+        suffixes=(".tif", ".tiff"),
+        opener=lambda path, is_slc: _open_raster(path, complex_required=is_slc, chunks=chunks),
+        wavelength=wavelength,
+        georeference=_georeference,
     )
 
 
@@ -370,41 +383,18 @@ def read_slc_envi(
 ) -> xr.Dataset:
     """Read a folder of date-named ENVI complex rasters (``YYYYMMDD.slc`` + ``.hdr``) as an SLC stack.
 
-    Parameters
-    ----------
-    folder
-        Folder with ``YYYYMMDD.<slc|img|dat|bin|raw>`` files and their headers, optional geometry
-        rasters ``latitude``/``longitude``/``height`` (``.img`` + ``.hdr``) and ``baselines.txt``.
-    wavelength
-        Radar wavelength, metres.
-    chunks
-        Side of the square dask chunks, pixels.
-
-    Returns
-    -------
-    xarray.Dataset
-        SLC stack in radar geometry (module docstring).
-
-    Raises
-    ------
-    ReaderError
-        Naming the file that is missing, real-valued, truncated or of another size.
+    ``YYYYMMDD.<slc|img|dat|bin|raw>`` binaries (ENVI data type 6 or 9, either byte order) with
+    ``<name>.hdr`` or ``<stem>.hdr`` headers; geometry rasters and ``baselines.txt`` as for
+    :func:`read_slc_geotiffs`, whose parameters, result (in radar geometry) and errors this shares;
+    a truncated binary is an error too.
     """
-    folder = Path(folder)
-    suffixes = (".slc", ".img", ".dat", ".bin", ".raw")
-    files = _dated_files(folder, suffixes)
-    slc = _stack_layers([(p, _open_envi(p, complex_required=True, chunks=chunks)) for _, p in files])
-    geometry = _geometry_layers(
-        folder, slc.shape[1:], lambda p: _open_envi(p, complex_required=False, chunks=chunks), suffixes
-    )
-    dates = [d for d, _ in files]
-    return make_slc_stack(
-        slc,
-        dates,
-        wavelength=wavelength,
+    return _read_dated_folder(
+        Path(folder),
         source_format="envi",
-        perpendicular_baseline=_read_baselines(folder, dates),
-        geometry=geometry,
+        suffixes=(".slc", ".img", ".dat", ".bin", ".raw"),
+        opener=lambda path, is_slc: _open_envi(path, complex_required=is_slc, chunks=chunks),
+        wavelength=wavelength,
+        georeference=None,
     )
 
 

@@ -32,6 +32,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.transform import Affine
 
 from strata.insar.errors import ReaderError
+from strata.insar.io._geotiff import write_tif
 from strata.insar.io.slc import RasterBand
 from strata.insar.stack import make_stack, pair_label
 
@@ -71,7 +72,7 @@ def write_layer(
     transform: list[float] | tuple[float, ...],
     tags: dict[str, str],
 ) -> None:
-    """Write one raster (tiled, deflate-compressed GeoTIFF) with its tags.
+    """Write one raster (deflate-compressed GeoTIFF, NaN nodata for floats) with its tags.
 
     Parameters
     ----------
@@ -84,26 +85,10 @@ def write_layer(
     tags
         GeoTIFF metadata tags.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    profile: dict[str, Any] = {
-        "driver": "GTiff",
-        "height": data.shape[0],
-        "width": data.shape[1],
-        "count": 1,
-        "dtype": data.dtype.name,
-        "compress": "deflate",
-        "tiled": data.shape[0] >= 256 and data.shape[1] >= 256,
-        "transform": Affine.from_gdal(*transform),
-    }
-    if crs:
-        profile["crs"] = crs
-    if np.issubdtype(data.dtype, np.floating):
-        profile["nodata"] = np.nan
+    nodata = float("nan") if np.issubdtype(data.dtype, np.floating) else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(path, "w", **profile) as dst:
-            dst.write(data, 1)
-            dst.update_tags(**tags)
+        write_tif(path, data, transform, crs, nodata=nodata, tags=tags)
 
 
 def read_layer(path: Path) -> npt.NDArray[Any]:
