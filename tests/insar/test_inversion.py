@@ -1,10 +1,21 @@
+import datetime as dt
+
 import numpy as np
 import pytest
 
+from strata.insar.corrections import apply_reference
 from strata.insar.errors import NetworkError
 from strata.insar.inversion import coherence_to_weight, invert_nsbas, invert_sbas
 from strata.insar.network import build_network, connectivity, incidence_matrix
-from strata.insar.velocity import decimal_years, time_functions
+from strata.insar.simulate import (
+    AcquisitionConfig,
+    AtmosphereConfig,
+    GridConfig,
+    SimulationConfig,
+    simulate_stack,
+)
+from strata.insar.stack import phase_to_mm
+from strata.insar.velocity import decimal_years, fit_velocity, time_functions
 
 N_DATE = 40
 DATES = np.datetime64("2021-01-01") + np.arange(N_DATE) * 12
@@ -152,3 +163,61 @@ def test_bad_pairs_are_rejected():
         invert_nsbas(np.zeros((2, 4)), [[0, 1]], DATES[:3])
     with pytest.raises(NetworkError):
         invert_nsbas(np.zeros((1, 4)), [[0, 1]], DATES[:3], weight=np.ones(3))
+
+
+# Residual noise after an external tropospheric correction (ERA5/GACOS-like): the simulator's
+# decorrelation, DEM error and missing-data model are kept at their defaults.
+CORRECTED_ATMOSPHERE = AtmosphereConfig(stratified_mm_per_km=2.0, turbulent_mm=1.0, ramp_mm=1.0)
+
+
+def simulated_velocity_error(config, dates=None):
+    """Velocity error (mm/yr) over coherent pixels, and the inversion, on a simulated stack."""
+    sim = simulate_stack(config)
+    stack = sim.stack
+    row, col = sim.reference_pixel
+    phase = apply_reference(stack["unwrapped_phase"].values, row, col, radius=1)
+    out_dates = sim.dates if dates is None else dates
+    pairs = np.searchsorted(out_dates, sim.dates)[sim.pairs]
+    weight = coherence_to_weight(stack["coherence"].values)
+    inversion = invert_nsbas(phase, pairs, out_dates, weight=weight)
+    displacement = phase_to_mm(inversion.timeseries, stack.attrs["wavelength"])
+    known = np.isin(out_dates, sim.dates)
+    velocity = fit_velocity(displacement[known], out_dates[known]).velocity
+    truth = sim.velocity.values - sim.velocity.values[row, col]
+    coherent = sim.coherent_mask(0.7)
+    error = (velocity - truth)[coherent]
+    # The reference pixel's own noise shifts every pixel alike; compare the fields up to it.
+    rmse = float(np.sqrt(np.mean((error - np.median(error)) ** 2)))
+    return rmse, inversion, sim
+
+
+@pytest.mark.slow
+def test_simulated_stack_velocity_accuracy():
+    config = SimulationConfig(seed=1, grid=GridConfig(rows=80, cols=80), atmosphere=CORRECTED_ATMOSPHERE)
+    rmse, inversion, sim = simulated_velocity_error(config)
+    assert 55 <= len(sim.dates) <= 65 and 160 <= len(sim.pairs) <= 200
+    assert rmse <= 1.0
+    assert np.nanmedian(inversion.temporal_coherence[sim.coherent_mask(0.7)]) > 0.9
+
+
+@pytest.mark.slow
+def test_simulated_three_month_gap():
+    gap = (dt.date(2019, 11, 1), dt.date(2020, 1, 31))
+    config = SimulationConfig(
+        seed=2,
+        grid=GridConfig(rows=80, cols=80),
+        atmosphere=CORRECTED_ATMOSPHERE,
+        acquisitions=AcquisitionConfig(gaps=[gap]),
+    )
+    sim_dates = simulate_stack(config).dates
+    # Output epochs on the regular 12-day cycle, including those inside the acquisition gap.
+    regular = sim_dates[0] + np.arange(
+        0, (sim_dates[-1] - sim_dates[0]).astype("timedelta64[D]").astype(int) + 1, 12
+    ).astype("timedelta64[D]")
+    rmse, inversion, _ = simulated_velocity_error(config, dates=regular)
+    assert rmse <= 1.5
+    in_gap = (regular >= np.datetime64(gap[0])) & (regular <= np.datetime64(gap[1]))
+    assert in_gap.sum() >= 6
+    share = np.nanmedian(inversion.model_share.reshape(len(regular), -1), axis=1)
+    assert np.all(share[in_gap] > 0.9)
+    assert np.all(share[~in_gap] < 0.1)

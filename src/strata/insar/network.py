@@ -12,7 +12,8 @@ reference < secondary, into a sorted array of unique dates. Public functions:
 - :func:`connectivity` — components and temporal gaps (:class:`Connectivity`);
   :func:`warn_gaps` turns gaps into a :class:`~strata.insar.errors.NetworkGapWarning`;
 - :func:`incidence_matrix` (pairs × dates, -1/+1) and :func:`increment_matrix` (pairs × date
-  increments, the SBAS/NSBAS form); :func:`triplets` lists closed loops of three pairs.
+  increments, the SBAS/NSBAS form); :func:`triplets` lists closed loops of three pairs;
+- :func:`date_baselines` — per-date perpendicular baselines from per-pair ones.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "PairIndex",
     "build_network",
     "connectivity",
+    "date_baselines",
     "filter_pairs",
     "incidence_matrix",
     "increment_matrix",
@@ -320,3 +322,19 @@ def triplets(pairs: npt.ArrayLike) -> IntArray:
         if (i, k) in lookup
     ]
     return np.asarray(loops, dtype=np.int64).reshape(-1, 3)
+
+
+def date_baselines(
+    pairs: npt.ArrayLike, perpendicular_baseline: npt.ArrayLike, n_date: int
+) -> npt.NDArray[np.float64]:
+    """Per-date perpendicular baselines (first date = 0) from per-pair ones ``B[sec] - B[ref]``.
+
+    Least squares over the network; in a disconnected network each later subset gets the
+    minimum-norm offset.
+    """
+    index = _check_pairs(pairs, n_date)
+    values = np.asarray(perpendicular_baseline, dtype=np.float64)
+    if values.shape != (index.shape[0],):
+        raise NetworkError("perpendicular_baseline needs one value per pair")
+    solution = np.linalg.lstsq(incidence_matrix(index, n_date)[:, 1:], values, rcond=None)[0]
+    return np.concatenate([[0.0], solution])

@@ -38,6 +38,7 @@ __all__ = [
     "decimal_years",
     "fit_velocity",
     "time_functions",
+    "weighted_least_squares",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -137,16 +138,27 @@ def time_functions(
     return TimeFunctions(np.stack(columns, axis=1), tuple(names))
 
 
-def _weighted_normal_fit(
+def weighted_least_squares(
     values: FloatArray,
     weights: FloatArray,
     matrix: FloatArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Batched weighted least squares ``values ≈ matrix @ params`` per pixel.
+    """Batched weighted least squares ``values ≈ matrix @ params``, one fit per pixel.
 
-    ``values`` and ``weights`` are (n_date, n_pixel) with zero weight where a value is missing.
-    Returns parameters (n_param, n_pixel), inverse normal matrices (n_pixel, n_param, n_param) and
-    residuals (n_date, n_pixel); pixels whose normal matrix is singular get NaN.
+    Parameters
+    ----------
+    values
+        (n_date, n_pixel) observations, finite everywhere (put 0 where the weight is 0).
+    weights
+        (n_date, n_pixel) weights, 0 where a value is missing.
+    matrix
+        (n_date, n_param) design matrix shared by all pixels.
+
+    Returns
+    -------
+    tuple
+        Parameters (n_param, n_pixel), inverse normal matrices (n_pixel, n_param, n_param) and
+        residuals (n_date, n_pixel); pixels with fewer weighted values than parameters get NaN.
     """
     normal = np.einsum("tp,tq,tn->npq", matrix, matrix, weights, optimize=True)
     rhs = np.einsum("tp,tn->np", matrix, weights * values, optimize=True)
@@ -220,7 +232,7 @@ def fit_velocity(
         with np.errstate(divide="ignore", invalid="ignore"):
             weights = np.where(valid & np.isfinite(std) & (std > 0), 1.0 / std**2, 0.0)
     values = np.where(weights > 0, values, 0.0)
-    params, inverse, residual = _weighted_normal_fit(values, weights, functions.matrix)
+    params, inverse, residual = weighted_least_squares(values, weights, functions.matrix)
     used = np.count_nonzero(weights > 0, axis=0)
     n_param = functions.matrix.shape[1]
     variance = np.einsum("npp->pn", inverse)
@@ -295,7 +307,7 @@ def bootstrap_velocity(
     for _ in range(samples):
         draws = np.bincount(rng.integers(0, n_date, n_date), minlength=n_date).astype(np.float64)
         weights = valid * draws[:, None]
-        params, _, _ = _weighted_normal_fit(filled, weights, matrix)
+        params, _, _ = weighted_least_squares(filled, weights, matrix)
         velocity = params[0]
         ok = np.isfinite(velocity)
         total[ok] += velocity[ok]
