@@ -4,8 +4,10 @@ from strata.insar.errors import ReaderError
 from strata.insar.io import READERS, WRITERS, open_stack, write_stack_as
 
 
-def test_every_reader_has_a_writer():
-    assert set(READERS) == {"licsar", "aria", "mintpy", "gamma"} == set(WRITERS)
+def test_every_input_format_has_a_reader_and_a_writer():
+    formats = {"licsar", "aria", "mintpy", "gamma"}
+    assert formats <= set(READERS)
+    assert set(WRITERS) == formats
 
 
 def test_unknown_format_names_the_known_ones(tmp_path):

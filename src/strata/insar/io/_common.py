@@ -19,6 +19,8 @@ import xarray as xr
 from dask.delayed import delayed
 
 from strata.insar.errors import ReaderError
+from strata.insar.network import date_baselines as date_baselines_of_network
+from strata.insar.network import pair_indices
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -213,24 +215,12 @@ def iter_blocks(
 
 
 def date_baselines(stack: xr.Dataset) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
-    """Acquisition dates and per-date perpendicular baselines (first date 0) from a stack's pairs.
-
-    Solved by least squares from the pair baselines (exact on a connected network; each
-    disconnected subset keeps its own differences). Zeros when the stack has no baselines.
-    """
-    ref = stack["reference"].values
-    sec = stack["secondary"].values
-    dates = np.unique(np.concatenate([ref, sec]))
+    """Acquisition dates and per-date perpendicular baselines (first date 0; zeros when absent)."""
+    index = pair_indices(stack["reference"].values, stack["secondary"].values)
     if "perpendicular_baseline" not in stack.coords:
-        return dates, np.zeros(dates.size)
-    design = np.zeros((ref.size, dates.size - 1))
-    rows = np.arange(ref.size)
-    i_ref = np.searchsorted(dates, ref) - 1
-    i_sec = np.searchsorted(dates, sec) - 1
-    design[rows[i_ref >= 0], i_ref[i_ref >= 0]] -= 1.0
-    design[rows, i_sec] += 1.0
-    solution = np.linalg.lstsq(design, stack["perpendicular_baseline"].values, rcond=None)[0]
-    return dates, np.concatenate([[0.0], solution])
+        return index.dates, np.zeros(index.dates.size)
+    bperp = date_baselines_of_network(index.pairs, stack["perpendicular_baseline"].values, index.dates.size)
+    return index.dates, bperp
 
 
 def yyyymmdd(date: np.datetime64) -> str:

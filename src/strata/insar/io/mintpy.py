@@ -10,6 +10,7 @@ corner), ``X_STEP``/``Y_STEP``, ``X_UNIT``/``Y_UNIT``, ``EPSG``. MintPy's phase 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from strata.insar.io._common import (
 )
 from strata.insar.stack import make_stack
 
-__all__ = ["geo_attributes", "read_mintpy", "write_mintpy"]
+__all__ = ["grid_attributes", "read_mintpy", "write_mintpy"]
 
 STACK_FILE = "ifgramStack.h5"
 GEOMETRY_FILE = "geometryGeo.h5"
@@ -203,24 +204,25 @@ def read_mintpy(path: Path, chunks: int | tuple[int, int] | None = None, check: 
     )
 
 
-def geo_attributes(stack: xr.Dataset) -> dict[str, str]:
-    """MintPy grid attributes of a stack (``LENGTH``, ``WIDTH``, ``X_FIRST``... ``EPSG``, ``WAVELENGTH``)."""
-    x0, dx, _, y0, _, dy = (float(v) for v in stack.attrs["transform"])
+def grid_attributes(
+    rows: int, cols: int, transform: Sequence[float], crs: str, wavelength: float
+) -> dict[str, str]:
+    """MintPy grid attributes (``LENGTH``, ``WIDTH``, ``X_FIRST``... ``EPSG``, ``WAVELENGTH``) as strings."""
+    x0, dx, _, y0, _, dy = (float(v) for v in transform)
     attrs = {
-        "LENGTH": str(stack.sizes["y"]),
-        "WIDTH": str(stack.sizes["x"]),
+        "LENGTH": str(rows),
+        "WIDTH": str(cols),
         "X_FIRST": repr(x0),
         "Y_FIRST": repr(y0),
         "X_STEP": repr(dx),
         "Y_STEP": repr(dy),
-        "WAVELENGTH": repr(float(stack.attrs["wavelength"])),
+        "WAVELENGTH": repr(float(wavelength)),
     }
-    crs_text = stack.attrs.get("crs", "")
-    if crs_text:
-        crs = CRS.from_user_input(crs_text)
-        unit = "degrees" if crs.is_geographic else "meters"
+    if crs:
+        parsed = CRS.from_user_input(crs)
+        unit = "degrees" if parsed.is_geographic else "meters"
         attrs.update(X_UNIT=unit, Y_UNIT=unit)
-        epsg = crs.to_epsg()
+        epsg = parsed.to_epsg()
         if epsg is not None:
             attrs["EPSG"] = str(epsg)
     return attrs
@@ -239,7 +241,14 @@ def write_mintpy(stack: xr.Dataset, path: Path) -> Path:
     names = ["unwrapped_phase", "coherence"] + (
         ["connected_components"] if "connected_components" in stack else []
     )
-    attrs = {"FILE_TYPE": "ifgramStack", "PROCESSOR": "strata", "UNIT": "radian", **geo_attributes(stack)}
+    attrs = {
+        "FILE_TYPE": "ifgramStack",
+        "PROCESSOR": "strata",
+        "UNIT": "radian",
+        **grid_attributes(
+            rows, cols, stack.attrs["transform"], stack.attrs["crs"], stack.attrs["wavelength"]
+        ),
+    }
     ref = stack["reference"].values.astype("datetime64[D]").astype(str)
     sec = stack["secondary"].values.astype("datetime64[D]").astype(str)
     with h5py.File(target, "w") as f:

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from strata.insar.errors import NetworkError
+from strata.insar.network import build_network
 from strata.insar.simulate._config import AcquisitionConfig, NetworkConfig
 
 __all__ = ["acquisition_dates", "decimal_years", "sequential_pairs", "year_fraction"]
@@ -28,27 +29,25 @@ def sequential_pairs(
 ) -> npt.NDArray[np.intp]:
     """Index pairs (reference, secondary) of an n-nearest sequential network with thresholds.
 
-    Returns an (n_pairs, 2) array, sorted by reference then secondary date.
+    The thresholds may leave the network disconnected (no spanning pairs are added), and
+    ``disconnect_after`` removes every pair across its dates. Returns an (n_pairs, 2) array
+    sorted by reference then secondary date.
     """
-    cuts = [np.datetime64(d, "D") for d in config.disconnect_after]
-    pairs: list[tuple[int, int]] = []
-    for i in range(dates.size):
-        for j in range(i + 1, min(i + 1 + config.n_nearest, dates.size)):
-            span = float((dates[j] - dates[i]).astype("timedelta64[D]").astype(np.int64))
-            if config.max_temporal_baseline_days is not None and span > config.max_temporal_baseline_days:
-                continue
-            bperp = abs(baselines[j] - baselines[i])
-            if (
-                config.max_perpendicular_baseline_m is not None
-                and bperp > config.max_perpendicular_baseline_m
-            ):
-                continue
-            if any(dates[i] <= cut < dates[j] for cut in cuts):
-                continue
-            pairs.append((i, j))
-    if not pairs:
+    pairs = build_network(
+        dates,
+        perpendicular_baseline=baselines,
+        max_temporal_baseline=config.max_temporal_baseline_days,
+        max_perpendicular_baseline=config.max_perpendicular_baseline_m,
+        n_nearest=config.n_nearest,
+        spanning=False,
+    )
+    keep = np.ones(pairs.shape[0], dtype=bool)
+    for cut in config.disconnect_after:
+        day = np.datetime64(cut, "D")
+        keep &= ~((dates[pairs[:, 0]] <= day) & (dates[pairs[:, 1]] > day))
+    if not keep.any():
         raise NetworkError("the network settings leave no interferogram")
-    return np.asarray(pairs, dtype=np.intp)
+    return pairs[keep].astype(np.intp)
 
 
 def decimal_years(dates: npt.NDArray[np.datetime64]) -> npt.NDArray[np.float64]:
