@@ -131,6 +131,8 @@ def test_cli_on_the_real_amsterdam_pair(shared_data, tmp_path, monkeypatch, caps
     assert 0.7 < mean < 0.8
     for layer in ("int", "cc", "unw", "conncomp"):
         assert (tmp_path / label / f"{label}.{layer}.tif").is_file()
+    with rasterio.open(tmp_path / "latitude.tif") as src:
+        assert 52.2 < float(src.read(1).mean()) < 52.5  # multilooked geolocation of Amsterdam
     stack = read_slc_ifgs(tmp_path)
     assert stack.sizes == {"pair": 1, "y": 84 // 5, "x": 338 // 20}
     assert np.isfinite(stack["unwrapped_phase"].values).mean() > 0.99

@@ -29,7 +29,7 @@ from scipy.ndimage import uniform_filter
 from strata.insar.config import YamlModel
 from strata.insar.errors import NetworkError, ReaderError
 from strata.insar.interferogram import coherence, goldstein_filter, interferogram, multilook
-from strata.insar.io.slc import read_slc_stack
+from strata.insar.io.slc import GEOMETRY_NAMES, read_slc_stack
 from strata.insar.io.slc_ifgs import pair_paths, read_layer, write_layer
 from strata.insar.network import build_network
 from strata.insar.stack import pair_label
@@ -79,9 +79,10 @@ class UnwrapOptions(YamlModel):
     enabled: bool = Field(default=True, description="Unwrap the interferograms (false: .int and .cc only).")
     cost: Literal["smooth", "defo"] = Field(default="smooth", description="SNAPHU statistical cost mode.")
     tile_size: int | None = Field(
-        default=None,
+        default=2048,
         ge=64,
-        description="Unwrap in tiles of about this many multilooked pixels per side (null: one tile).",
+        description="Unwrap rasters larger than this many multilooked pixels per side in tiles of about "
+        "this size, re-optimised as one tile afterwards (null: always one tile).",
     )
     tile_overlap: int = Field(default=64, ge=0, description="Overlap between SNAPHU tiles, pixels.")
     min_coherence: float = Field(
@@ -258,16 +259,12 @@ def run(config: IfgConfig, progress: Progress | None = None) -> IfgResult:
     crs = stack.attrs.get("crs", "")
     result = IfgResult(output_dir=output, pairs=[], reference_pixel=None)
     scheduler: dict[str, Any] = {"scheduler": "threads", "num_workers": config.workers}
-    if "height" in stack:
-        (height,) = compute(multilook(stack["height"].data, looks), **scheduler)
-        result.paths["height"] = output / "height.tif"
-        write_layer(
-            result.paths["height"],
-            np.asarray(height, dtype=np.float32),
-            crs=crs,
-            transform=transform,
-            tags={},
-        )
+    for name in GEOMETRY_NAMES:
+        if name in stack:
+            (values,) = compute(multilook(stack[name].data, looks), **scheduler)
+            result.paths[name] = output / f"{name}.tif"
+            data = np.asarray(values, dtype=np.float32)
+            write_layer(result.paths[name], data, crs=crs, transform=transform, tags={})
     share = 0.6 if config.unwrap.enabled else 1.0
     coherence_sum = None
     tags: dict[str, dict[str, str]] = {}

@@ -48,6 +48,7 @@ from strata.insar.errors import ReaderError
 from strata.insar.stack import SENTINEL1_WAVELENGTH
 
 __all__ = [
+    "GEOMETRY_NAMES",
     "RasterBand",
     "SLC_FORMATS",
     "make_slc_stack",
@@ -61,6 +62,7 @@ __all__ = [
 
 DATE_NAME = re.compile(r"^(\d{8})(?:\.|$)")
 GEOMETRY_NAMES = ("latitude", "longitude", "height")
+"""Names of the optional (y, x) geometry layers of an SLC stack."""
 BASELINES_FILE = "baselines.txt"
 DEFAULT_CHUNK = 2048
 RADAR_TRANSFORM = (0.0, 1.0, 0.0, 0.0, 0.0, 1.0)

@@ -3,7 +3,8 @@
 Layout (one folder per pair, LiCSAR-like names without the ``.geo`` infix)::
 
     OUTPUT/
-      height.tif                          optional, multilooked height (m)
+      height.tif                          optional, multilooked height (m), read as the stack's height
+      latitude.tif, longitude.tif         optional, multilooked geolocation (degrees)
       YYYYMMDD_YYYYMMDD/
         YYYYMMDD_YYYYMMDD.int.tif         complex64 (CFloat32) interferogram, filtered, topography removed;
                                           its phase is phase(secondary) - phase(reference)
