@@ -1,0 +1,917 @@
+"""The InSAR time-series workflow: ``run(InsarConfig) -> WorkflowResult``.
+
+Steps, each a kernel of :mod:`strata.insar` applied block by block:
+
+1. open the stack lazily (:func:`strata.insar.io.open_stack`);
+2. network: baseline filters, then a statistics pass over the stack (per-interferogram mean
+   coherence and coverage, per-pixel mean coherence, coverage and stacked velocity) feeding the
+   quality filters and the reference point; a disconnected network gives a ``NetworkGapWarning``
+   naming the gap dates, not an error;
+3. reference point: given (lon/lat or row/col) or automatic (coherent, complete and stable); its
+   phase is removed from every interferogram;
+4. per spatial block: loop-closure correction of unwrapping errors, NSBAS inversion (weights from
+   coherence) into a displacement time series in mm, kept on disk in a Zarr cube;
+5. corrections: phase-elevation troposphere and ramps per epoch (fitted on a regular subgrid of
+   coherent, stable pixels), DEM error per pixel, then the series referenced to the reference point;
+6. velocity and its uncertainty per block;
+7. products (:mod:`strata.insar.io.products`, :mod:`strata.insar.plots`) and ``summary.json``.
+
+Blocks run as Dask tasks — threads of this process by default, or the scheduler the caller passes
+(a ``distributed.Client`` or a scheduler name) — and return their results instead of writing
+shared state, so the peak memory is a few blocks of all pairs whatever the size of the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import dask
+import dask.array as da
+import dask.base
+import numba
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+import zarr
+from dask.callbacks import Callback
+from dask.delayed import delayed
+from scipy import ndimage
+
+from strata.insar.closure import closure_phase, correct_unwrapping_errors
+from strata.insar.config import ConfigError, InsarConfig
+from strata.insar.corrections import deramp, estimate_dem_error, phase_elevation, pixel_of, select_reference
+from strata.insar.errors import StackError
+from strata.insar.inversion import coherence_to_weight, invert_nsbas
+from strata.insar.io import open_stack
+from strata.insar.io.products import (
+    ProductGrid,
+    write_cog,
+    write_mintpy_timeseries,
+    write_mintpy_velocity,
+    write_timeseries_netcdf,
+)
+from strata.insar.network import connectivity, date_baselines, filter_pairs, pair_indices, warn_gaps
+from strata.insar.plots import plot_network, plot_timeseries, plot_velocity
+from strata.insar.stack import phase_to_mm
+from strata.insar.velocity import bootstrap_velocity, fit_velocity
+
+__all__ = ["ProgressCallback", "WorkflowResult", "run"]
+
+ProgressCallback = Callable[[str, float], None]
+"""Called with the current step name and the overall fraction done (0 to 1)."""
+
+T = TypeVar("T")
+Window = tuple[slice, slice]
+F32 = npt.NDArray[np.float32]
+
+LOOKS = 20.0
+"""Looks assumed to turn coherence into phase variance (MintPy's default for Sentinel-1)."""
+MODEL_IMPOSED = 0.5
+"""An epoch whose mean model share exceeds this is reported as imposed by the NSBAS model."""
+REFERENCE_RADIUS = 2
+"""Half-size of the reference window (5 x 5 pixels): its median phase is removed from every
+interferogram and its mean corrected series from every time series."""
+FIT_SIDE = 500
+"""Side of the regular subgrid of pixels on which ramps and phase-elevation are fitted."""
+SLANT_RANGE = 875_000.0
+"""Slant range (m) used for the DEM error when the stack does not give one (Sentinel-1 IW)."""
+INCIDENCE = 39.0
+"""Incidence angle (degrees) used when the stack has no ``incidence_angle`` layer."""
+
+
+@dataclass(frozen=True)
+class WorkflowResult:
+    """Outputs of :func:`run`."""
+
+    output_dir: Path
+    """The output folder."""
+    paths: dict[str, Path]
+    """Every product by name (``velocity``, ``timeseries_netcdf``, ``velocity_png``...)."""
+    summary: dict[str, Any]
+    """The content of ``summary.json``: figures of the run."""
+
+
+@dataclass
+class _Timer:
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - start
+
+
+class _Progress:
+    """Maps the fraction done of each step onto the overall fraction reported to the callback."""
+
+    SPAN = {
+        "statistics": (0.0, 0.15),
+        "inversion": (0.15, 0.75),
+        "corrections": (0.75, 0.8),
+        "velocity": (0.8, 0.9),
+        "products": (0.9, 1.0),
+    }
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self.callback = callback
+
+    def __call__(self, step: str, done: float = 0.0) -> None:
+        if self.callback is not None:
+            low, high = self.SPAN[step]
+            self.callback(step, low + (high - low) * min(max(done, 0.0), 1.0))
+
+
+# ------------------------------------------------------------------------------------------------
+# Block execution on Dask
+# ------------------------------------------------------------------------------------------------
+def _windows(shape: tuple[int, int], size: int) -> list[Window]:
+    rows, cols = shape
+    return [
+        (slice(r, min(r + size, rows)), slice(c, min(c + size, cols)))
+        for r in range(0, rows, size)
+        for c in range(0, cols, size)
+    ]
+
+
+class _CountTasks(Callback):
+    """Dask callback counting the finished tasks of a local scheduler."""
+
+    def __init__(self, total: int, report: Callable[[float], None]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.total = max(total, 1)
+        self.done = 0
+        self.report = report
+
+    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        self.done += 1
+        self.report(self.done / self.total)
+
+
+def _map_blocks(
+    function: Callable[[Window], T],
+    windows: Sequence[Window],
+    *,
+    workers: int,
+    scheduler: Any,
+    report: Callable[[float], None],
+) -> list[T]:
+    """Run ``function`` on every window as Dask tasks; results in window order."""
+    tasks = [delayed(function, pure=False)(window) for window in windows]
+    if hasattr(scheduler, "compute") and hasattr(scheduler, "gather"):  # a distributed.Client
+        from distributed import as_completed
+
+        futures = scheduler.compute(tasks)
+        for done, _ in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
+            report(done / len(futures))
+        results: list[T] = scheduler.gather(futures)
+        return results
+    with _CountTasks(len(tasks), report):
+        computed = dask.base.compute(*tasks, scheduler=scheduler or "threads", num_workers=workers)
+    return list(computed)
+
+
+def _read(stack: xr.Dataset, names: Sequence[str], window: Window) -> dict[str, npt.NDArray[Any]]:
+    """Arrays of ``names`` over a window, read within the calling task (no nested scheduling)."""
+    part = stack[list(names)].isel(y=window[0], x=window[1])
+    with dask.config.set(scheduler="synchronous"):
+        loaded = part.compute()
+    return {name: np.asarray(loaded[name].values) for name in names}
+
+
+# ------------------------------------------------------------------------------------------------
+# Per-block computations (pure: arrays in, results out)
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _BlockStatistics:
+    window: Window
+    maps: dict[str, F32]
+    coherence_sum: npt.NDArray[np.float64]
+    valid_count: npt.NDArray[np.float64]
+
+
+def _block_statistics(stack: xr.Dataset, spans: npt.NDArray[np.float64], window: Window) -> _BlockStatistics:
+    """Mean coherence, coverage and stacked phase velocity of one block."""
+    arrays = _read(stack, ("unwrapped_phase", "coherence"), window)
+    phase, coherence = arrays["unwrapped_phase"], arrays["coherence"]
+    n_pair = phase.shape[0]
+    valid = np.isfinite(phase)
+    count = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coherence_valid = np.where(valid, np.nan_to_num(coherence), 0.0)
+        maps = {
+            "coherence": (coherence_valid.sum(axis=0) / count).astype(np.float32),
+            "coverage": (count / n_pair).astype(np.float32),
+            "stacked_velocity": (
+                np.where(valid, phase, 0.0).sum(axis=0)
+                / np.where(valid, spans[:, None, None], 0.0).sum(axis=0)
+            ).astype(np.float32),
+        }
+    return _BlockStatistics(
+        window=window,
+        maps=maps,
+        coherence_sum=coherence_valid.reshape(n_pair, -1).sum(axis=1),
+        valid_count=valid.reshape(n_pair, -1).sum(axis=1).astype(np.float64),
+    )
+
+
+def _local_std(values: F32, size: int = 5) -> F32:
+    """Standard deviation of ``values`` over a sliding window (NaN-aware): low where the field is smooth."""
+    valid = np.isfinite(values)
+    filled = np.where(valid, values, 0.0).astype(np.float64)
+    count = ndimage.uniform_filter(valid.astype(np.float64), size=size, mode="nearest")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = ndimage.uniform_filter(filled, size=size, mode="nearest") / count
+        square = ndimage.uniform_filter(filled**2, size=size, mode="nearest") / count
+    result: F32 = np.sqrt(np.maximum(square - mean**2, 0.0)).astype(np.float32)
+    return result
+
+
+def _weights(coherence: F32, scheme: str) -> F32 | None:
+    if scheme == "none":
+        return None
+    if scheme == "coherence":
+        return np.asarray(np.nan_to_num(coherence, nan=0.0), dtype=np.float32)
+    return coherence_to_weight(coherence, LOOKS)
+
+
+@dataclass(frozen=True)
+class _ClosureFigures:
+    ambiguity: npt.NDArray[np.int8]
+    pixels_fixed: npt.NDArray[np.int64]
+    sq_before: float = 0.0
+    sq_after: float = 0.0
+    count: int = 0
+    nonzero_before: int = 0
+    nonzero_after: int = 0
+
+
+def _correct_closures(
+    phase: F32, pairs: npt.NDArray[np.int64], weight: F32 | None
+) -> tuple[F32, _ClosureFigures]:
+    """Fix unwrapping errors on the pixels whose loops do not close; the other pixels are left as is."""
+    n_pair = phase.shape[0]
+    flat = phase.reshape(n_pair, -1)
+    closure = closure_phase(flat, pairs)
+    finite = np.isfinite(closure.misclosure)
+    squares = np.where(finite, closure.misclosure, 0.0).astype(np.float64) ** 2
+    before = float(squares.sum())
+    nonzero = int(closure.nonzero_count.sum())
+    bad = closure.nonzero_count > 0
+    ambiguity = np.zeros(phase.shape, dtype=np.int8)
+    if not bad.any():
+        figures = _ClosureFigures(
+            ambiguity, np.zeros(n_pair, np.int64), before, before, int(finite.sum()), nonzero, nonzero
+        )
+        return phase, figures
+    subset_weight = None if weight is None else weight.reshape(n_pair, -1)[:, bad]
+    correction = correct_unwrapping_errors(flat[:, bad], pairs, weight=subset_weight)
+    corrected = flat.copy()
+    corrected[:, bad] = correction.phase
+    subset_count = int(finite[:, bad].sum())
+    after = before - float(squares[:, bad].sum()) + correction.closure_rms_after**2 * subset_count
+    ambiguity.reshape(n_pair, -1)[:, bad] = correction.ambiguity
+    figures = _ClosureFigures(
+        ambiguity=ambiguity,
+        pixels_fixed=correction.pixels_fixed,
+        sq_before=before,
+        sq_after=after,
+        count=int(finite.sum()),
+        nonzero_before=nonzero,
+        nonzero_after=nonzero - int(correction.nonzero_before.sum()) + int(correction.nonzero_after.sum()),
+    )
+    return corrected.reshape(phase.shape), figures
+
+
+@dataclass(frozen=True)
+class _BlockInversion:
+    window: Window
+    maps: dict[str, F32]
+    closure: _ClosureFigures
+    share_sum: npt.NDArray[np.float64]
+    share_count: npt.NDArray[np.float64]
+    fit_rows: npt.NDArray[np.int64]
+    fit_cols: npt.NDArray[np.int64]
+    fit_values: F32
+    fit_coherence: F32
+    seconds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class _BlockVelocity:
+    window: Window
+    maps: dict[str, F32]
+
+
+def _in_window(
+    grid: npt.NDArray[np.int64], part: slice
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Indices into ``grid`` of its values inside ``part``, and those values relative to its start."""
+    inside = np.flatnonzero((grid >= part.start) & (grid < part.stop))
+    return inside, grid[inside] - part.start
+
+
+def _ramp(coefficients: F32, window: Window, shape: tuple[int, int]) -> F32:
+    """Ramps of :func:`strata.insar.corrections.deramp` (a + b y + c x [+ y², x², x y]) on a window."""
+    rows = np.arange(window[0].start, window[0].stop)
+    cols = np.arange(window[1].start, window[1].stop)
+    y = (-1.0 + 2.0 * rows / max(shape[0] - 1, 1))[:, None]
+    x = (-1.0 + 2.0 * cols / max(shape[1] - 1, 1))[None, :]
+    columns = [np.ones_like(y * x), y + 0 * x, x + 0 * y]
+    if coefficients.shape[1] == 6:
+        columns += [y**2 + 0 * x, x**2 + 0 * y, x * y]
+    basis = np.stack(columns)
+    ramps: F32 = np.einsum("dk,kyx->dyx", np.nan_to_num(coefficients), basis).astype(np.float32)
+    return ramps
+
+
+# ------------------------------------------------------------------------------------------------
+# The run
+# ------------------------------------------------------------------------------------------------
+class _Run:
+    """State of one workflow run; each public-looking method is one step."""
+
+    def __init__(self, config: InsarConfig, progress: ProgressCallback | None, scheduler: Any) -> None:
+        self.config = config
+        self.timer = _Timer()
+        self.progress = _Progress(progress)
+        self.scheduler = scheduler
+        self.cores = os.cpu_count() or 1
+        self.workers = config.chunking.workers or self.cores
+        self.output = Path(config.output)
+        self.work = self.output / ".strata-work"
+        self.summary: dict[str, Any] = {}
+        self.maps: dict[str, F32] = {}
+
+    def blocks(
+        self, function: Callable[[Window], T], step: str, windows: Sequence[Window] | None = None
+    ) -> list[T]:
+        """Run ``function`` over the blocks of the grid, reporting progress under ``step``."""
+        threads = max(1, self.cores // self.workers)
+
+        def task(window: Window) -> T:
+            numba.set_num_threads(threads)
+            return function(window)
+
+        return _map_blocks(
+            task,
+            self.windows if windows is None else windows,
+            workers=self.workers,
+            scheduler=self.scheduler,
+            report=lambda fraction: self.progress(step, fraction),
+        )
+
+    def gather(self, blocks: Sequence[_BlockStatistics | _BlockInversion | _BlockVelocity]) -> None:
+        """Paste the per-block maps into the full-grid maps."""
+        for block in blocks:
+            for name, values in block.maps.items():
+                if name not in self.maps:
+                    self.maps[name] = np.full(self.shape, np.nan, dtype=np.float32)
+                self.maps[name][block.window] = values
+
+    # -- 1. open ---------------------------------------------------------------------------------
+    def open(self) -> None:
+        options = self.config.input
+        with self.timer("open"):
+            self.stack = open_stack(options.path, options.format, chunks=self.config.chunking.chunk_size)
+        self.shape = (self.stack.sizes["y"], self.stack.sizes["x"])
+        self.windows = _windows(self.shape, self.config.chunking.chunk_size)
+        self.wavelength = float(self.stack.attrs["wavelength"])
+
+    # -- 2. network ------------------------------------------------------------------------------
+    def select_network(self) -> None:
+        """Baseline filters, statistics pass, quality filters, connectivity report."""
+        all_labels = [str(p) for p in self.stack["pair"].values]
+        options = self.config.network
+        keep = np.ones(len(all_labels), dtype=bool)
+        days = (self.stack["secondary"].values - self.stack["reference"].values) / np.timedelta64(1, "D")
+        if options.max_temporal_baseline is not None:
+            keep &= days <= options.max_temporal_baseline
+        if options.max_perpendicular_baseline is not None and "perpendicular_baseline" in self.stack.coords:
+            keep &= np.abs(self.stack["perpendicular_baseline"].values) <= options.max_perpendicular_baseline
+        if not keep.any():
+            raise StackError("the baseline thresholds leave no interferogram")
+        stack = self.stack.isel(pair=np.flatnonzero(keep))
+        spans = days[keep].astype(np.float64) / 365.25
+        with self.timer("statistics"):
+            blocks = self.blocks(lambda w: _block_statistics(stack, spans, w), "statistics")
+            self.gather(blocks)
+        valid = np.sum([b.valid_count for b in blocks], axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_coherence = np.where(
+                valid > 0, np.sum([b.coherence_sum for b in blocks], axis=0) / valid, 0.0
+            )
+        coverage = valid / float(self.shape[0] * self.shape[1])
+        empty = np.flatnonzero(valid == 0)
+        if empty.size:
+            names = ", ".join(str(p) for p in stack["pair"].values[empty][:5])
+            raise StackError(f"interferograms with no valid pixel: {names}")
+        index = pair_indices(stack["reference"].values, stack["secondary"].values)
+        quality = filter_pairs(
+            index.pairs,
+            index.dates.size,
+            mean_coherence=mean_coherence,
+            coverage=coverage,
+            min_coherence=options.min_coherence,
+            min_coverage=options.min_coverage,
+        )
+        self.stack = stack.isel(pair=np.flatnonzero(quality))
+        index = pair_indices(self.stack["reference"].values, self.stack["secondary"].values)
+        self.dates, self.pairs = index.dates, index.pairs
+        self.labels = [str(p) for p in self.stack["pair"].values]
+        report = connectivity(self.pairs, self.dates)
+        warn_gaps(report)
+        self.summary["network"] = {
+            "interferograms_in_stack": len(all_labels),
+            "interferograms_used": len(self.labels),
+            "dropped": sorted(set(all_labels) - set(self.labels)),
+            "dates": int(self.dates.size),
+            "first_date": str(self.dates[0]),
+            "last_date": str(self.dates[-1]),
+            "components": int(report.n_components),
+            "gaps": [[str(a), str(b)] for a, b in report.gaps],
+            "mean_coherence": float(np.mean(mean_coherence[quality])),
+        }
+
+    # -- 3. reference point ----------------------------------------------------------------------
+    def reference(self) -> None:
+        options = self.config.corrections
+        with self.timer("reference"):
+            if options.reference_rowcol is not None:
+                row, col = options.reference_rowcol
+                if not (0 <= row < self.shape[0] and 0 <= col < self.shape[1]):
+                    raise ConfigError(f"reference row/col {row}, {col} is outside the {self.shape} grid")
+                mode = "given row/col"
+            elif options.reference_lonlat is not None:
+                row, col = pixel_of(
+                    *options.reference_lonlat,
+                    self.stack.attrs["transform"],
+                    shape=self.shape,
+                    crs=self.stack.attrs["crs"],
+                )
+                mode = "given lon/lat"
+            else:
+                point = select_reference(
+                    self.maps["coherence"],
+                    variability=_local_std(self.maps["stacked_velocity"]),
+                    mask=self.maps["coverage"] >= np.nanquantile(self.maps["coverage"], 0.9),
+                )
+                row, col, mode = point.row, point.col, "automatic"
+            self.ref_pixel = (row, col)
+            self.ref_phase = self._reference_phase(row, col)
+        self.summary["reference"] = {
+            "row": row,
+            "col": col,
+            "x": float(self.stack["x"].values[col]),
+            "y": float(self.stack["y"].values[row]),
+            "mode": mode,
+        }
+
+    def _reference_phase(self, row: int, col: int) -> F32:
+        """Median phase of each interferogram over the reference window."""
+        half = REFERENCE_RADIUS
+        self.ref_window = (
+            slice(max(row - half, 0), min(row + half + 1, self.shape[0])),
+            slice(max(col - half, 0), min(col + half + 1, self.shape[1])),
+        )
+        phase = _read(self.stack, ("unwrapped_phase",), self.ref_window)["unwrapped_phase"]
+        flat = phase.reshape(phase.shape[0], -1)
+        empty = ~np.isfinite(flat).any(axis=1)
+        if empty.any():
+            names = ", ".join(np.asarray(self.labels)[empty][:5])
+            raise StackError(f"the reference point ({row}, {col}) has no data in interferograms {names}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median: F32 = np.nanmedian(flat, axis=1).astype(np.float32)
+        return median
+
+    # -- 4. closure correction and inversion -----------------------------------------------------
+    def invert(self) -> None:
+        """Closure correction and NSBAS inversion per block; time series to a Zarr cube on disk."""
+        n_date = self.dates.size
+        size = self.config.chunking.chunk_size
+        if self.work.exists():
+            shutil.rmtree(self.work)
+        self.work.mkdir(parents=True)
+        store = zarr.open_group(str(self.work / "cube.zarr"), mode="w")
+        cubes = [("timeseries", n_date, "f4"), ("timeseries_std", n_date, "f4"), ("imposed", n_date, "u1")]
+        if self.config.closure.enabled:
+            cubes.append(("ambiguity", len(self.labels), "i1"))
+        for name, layers, dtype in cubes:
+            store.create_dataset(name, shape=(layers, *self.shape), chunks=(1, size, size), dtype=dtype)
+        self.store = store
+        self.fit_rows, self.fit_cols = (
+            np.unique(np.linspace(0, n - 1, min(n, FIT_SIDE)).round().astype(np.int64)) for n in self.shape
+        )
+        options = self.config.inversion
+        threshold = self.config.network.pixel_min_coherence
+        mm_per_radian = np.float32(abs(phase_to_mm(1.0, self.wavelength)))
+
+        def one(window: Window) -> _BlockInversion:
+            arrays = _read(self.stack, ("unwrapped_phase", "coherence"), window)
+            phase = arrays["unwrapped_phase"].astype(np.float32)
+            coherence = arrays["coherence"].astype(np.float32)
+            if threshold > 0:
+                phase[~(coherence >= threshold)] = np.nan
+            phase -= self.ref_phase[:, None, None]
+            weight = _weights(coherence, options.weighting)
+            closure = _ClosureFigures(np.zeros(0, np.int8), np.zeros(phase.shape[0], np.int64))
+            start = time.thread_time()
+            if self.config.closure.enabled:
+                phase, closure = _correct_closures(phase, self.pairs, weight)
+            middle = time.thread_time()
+            # Inverted in radians (temporal coherence is defined on the phase), then scaled to mm.
+            result = invert_nsbas(
+                phase,
+                self.pairs,
+                self.dates,
+                weight=weight,
+                seasonal=options.functional_model == "seasonal",
+                gamma=options.constraint_weight,
+                robust=options.robust,
+            )
+            seconds = {"closure": middle - start, "nsbas": time.thread_time() - middle}
+            series = phase_to_mm(result.timeseries, self.wavelength)
+            store["timeseries"][:, window[0], window[1]] = series
+            store["timeseries_std"][:, window[0], window[1]] = result.timeseries_std * mm_per_radian
+            store["imposed"][:, window[0], window[1]] = result.model_share > MODEL_IMPOSED
+            if self.config.closure.enabled:
+                store["ambiguity"][:, window[0], window[1]] = closure.ambiguity
+            share = result.model_share.reshape(n_date, -1)
+            finite = np.isfinite(share)
+            fit_r, local_r = _in_window(self.fit_rows, window[0])
+            fit_c, local_c = _in_window(self.fit_cols, window[1])
+            return _BlockInversion(
+                window=window,
+                maps={
+                    "temporal_coherence": result.temporal_coherence,
+                    "residual_rms": result.residual_rms * mm_per_radian,
+                    "interferograms_used": result.interferograms_used.astype(np.float32),
+                    "model_share_max": np.nanmax(np.where(finite, share, 0.0), axis=0)
+                    .reshape(result.residual_rms.shape)
+                    .astype(np.float32),
+                },
+                closure=closure,
+                share_sum=np.where(finite, share, 0.0).sum(axis=1, dtype=np.float64),
+                share_count=finite.sum(axis=1).astype(np.float64),
+                fit_rows=fit_r,
+                fit_cols=fit_c,
+                fit_values=series[:, local_r][:, :, local_c],
+                fit_coherence=result.temporal_coherence[local_r][:, local_c],
+                seconds=seconds,
+            )
+
+        with self.timer("inversion"):
+            blocks = self.blocks(one, "inversion")
+        self.gather(blocks)
+        self.fit_cube = np.full((n_date, self.fit_rows.size, self.fit_cols.size), np.nan, dtype=np.float32)
+        self.fit_coherence = np.full((self.fit_rows.size, self.fit_cols.size), np.nan, dtype=np.float32)
+        for block in blocks:
+            self.fit_cube[:, block.fit_rows[:, None], block.fit_cols[None, :]] = block.fit_values
+            self.fit_coherence[block.fit_rows[:, None], block.fit_cols[None, :]] = block.fit_coherence
+        self._summarise_inversion(blocks)
+
+    def _summarise_inversion(self, blocks: list[_BlockInversion]) -> None:
+        fixed = np.sum([b.closure.pixels_fixed for b in blocks], axis=0)
+        count = sum(b.closure.count for b in blocks)
+        share = np.sum([b.share_sum for b in blocks], axis=0) / np.maximum(
+            np.sum([b.share_count for b in blocks], axis=0), 1
+        )
+        self.model_share = share.astype(np.float32)
+        pixels = self.shape[0] * self.shape[1]
+
+        def rms(total: float) -> float | None:
+            return float(np.sqrt(total / count)) if count else None
+
+        self.summary["closure"] = {
+            "enabled": self.config.closure.enabled,
+            "misclosure_rms_before_rad": rms(sum(b.closure.sq_before for b in blocks)),
+            "misclosure_rms_after_rad": rms(sum(b.closure.sq_after for b in blocks)),
+            "nonzero_integer_closures_before": int(sum(b.closure.nonzero_before for b in blocks)),
+            "nonzero_integer_closures_after": int(sum(b.closure.nonzero_after for b in blocks)),
+            "unwrapping_errors_fixed": int(fixed.sum()),
+            "interferograms_corrected": int(np.count_nonzero(fixed)),
+            "pixels_fixed_per_interferogram": {
+                label: int(n) for label, n in zip(self.labels, fixed, strict=True) if n
+            },
+        }
+        self.summary["inversion"] = {
+            "method": "nsbas",
+            "pixels": pixels,
+            "pixels_per_second": pixels / max(self.timer.steps["inversion"], 1e-9),
+            "thread_seconds": {
+                step: float(sum(b.seconds[step] for b in blocks)) for step in ("closure", "nsbas")
+            },
+            "model_share_per_date": {str(d): float(s) for d, s in zip(self.dates, share, strict=True)},
+            "model_imposed_dates": [
+                str(d) for d, s in zip(self.dates, share, strict=True) if s > MODEL_IMPOSED
+            ],
+        }
+
+    # -- 5. corrections --------------------------------------------------------------------------
+    def fit_corrections(self) -> None:
+        """Per-epoch troposphere slope and ramp, fitted on the coherent, stable pixels of the subgrid."""
+        options = self.config.corrections
+        n_date = self.dates.size
+        self.tropo_slope = np.zeros(n_date, dtype=np.float32)
+        self.ramp_coefficients = np.zeros((n_date, 0), dtype=np.float32)
+        self.height: F32 | None = None
+        self.progress("corrections", 0.0)
+        with self.timer("corrections"):
+            if options.troposphere or options.dem_error:
+                if "height" not in self.stack:
+                    raise ConfigError(
+                        "troposphere and DEM-error corrections need heights; the stack has none"
+                    )
+                self.height = np.asarray(self.stack["height"].values, dtype=np.float32)
+            if options.troposphere or options.deramp != "none":
+                velocity = self.maps["stacked_velocity"][self.fit_rows[:, None], self.fit_cols[None, :]]
+                deviation = np.abs(velocity - np.nanmedian(velocity))
+                stable = deviation <= np.nanquantile(deviation, 0.7)
+                mask = stable & (self.fit_coherence >= self.config.inversion.min_temporal_coherence)
+                if not mask.any():
+                    raise StackError("no coherent, stable pixel to fit the troposphere or the ramps on")
+                cube = self.fit_cube
+                if options.troposphere and self.height is not None:
+                    height = self.height[self.fit_rows[:, None], self.fit_cols[None, :]]
+                    fit = phase_elevation(cube, height, mask=mask)
+                    self.tropo_slope = np.nan_to_num(fit.slope)
+                    cube = fit.corrected
+                if options.deramp != "none":
+                    ramps = deramp(cube, mask=mask, order=1 if options.deramp == "linear" else 2)
+                    self.ramp_coefficients = ramps.coefficients
+        self.progress("corrections", 1.0)
+        if options.dem_error:
+            baselines = (
+                self.stack["perpendicular_baseline"].values
+                if "perpendicular_baseline" in self.stack.coords
+                else np.zeros(len(self.labels))
+            )
+            self.date_baseline = date_baselines(self.pairs, baselines, self.dates.size)
+        self.ref_series = np.zeros(n_date, dtype=np.float32)
+        series = self._corrected(self.ref_window)[0].reshape(n_date, -1)
+        if not np.isfinite(series).any(axis=1).all():
+            raise StackError(f"the reference point {self.ref_pixel} has no time series (not inverted)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.ref_series = np.nanmean(series, axis=1).astype(np.float32)
+
+    def _corrected(self, window: Window) -> tuple[F32, npt.NDArray[np.bool_], F32 | None]:
+        """Corrected, referenced time series of a window, its model-imposed epochs and its DEM error."""
+        rows, cols = window
+        series = np.asarray(self.store["timeseries"][:, rows, cols], dtype=np.float32)
+        imposed = np.asarray(self.store["imposed"][:, rows, cols], dtype=bool)
+        if self.height is not None and np.any(self.tropo_slope):
+            series -= self.tropo_slope[:, None, None] * self.height[rows, cols][None]
+        if self.ramp_coefficients.size:
+            series -= _ramp(self.ramp_coefficients, window, self.shape)
+        dem_error = None
+        if self.config.corrections.dem_error:
+            incidence = (
+                np.asarray(
+                    _read(self.stack, ("incidence_angle",), window)["incidence_angle"], dtype=np.float64
+                )
+                if "incidence_angle" in self.stack
+                else INCIDENCE
+            )
+            estimate = estimate_dem_error(
+                series,
+                self.dates,
+                self.date_baseline,
+                slant_range=float(self.stack.attrs.get("slant_range", SLANT_RANGE)),
+                incidence_angle=incidence,
+                seasonal=self.config.velocity.model == "seasonal",
+            )
+            series, dem_error = estimate.corrected, estimate.dem_error
+        return series - self.ref_series[:, None, None], imposed, dem_error
+
+    # -- 6. velocity -----------------------------------------------------------------------------
+    def velocity(self) -> None:
+        options = self.config.velocity
+        seasonal = options.model == "seasonal"
+
+        def one(window: Window) -> _BlockVelocity:
+            series, imposed, dem_error = self._corrected(window)
+            self.store["timeseries"][:, window[0], window[1]] = series
+            # Epochs imposed by the NSBAS model carry no information on the velocity: weight 0.
+            weight_std = np.where(imposed, np.inf, 1.0).astype(np.float32)
+            fit = fit_velocity(series, self.dates, seasonal=seasonal, timeseries_std=weight_std)
+            maps = {"velocity": fit.velocity, "velocity_std": fit.velocity_std}
+            if seasonal:
+                maps["annual_amplitude"] = fit.annual_amplitude
+            if options.bootstrap:
+                boot = bootstrap_velocity(series, self.dates, samples=options.bootstrap, seasonal=seasonal)
+                maps["velocity_std_bootstrap"] = boot.velocity_std
+            if dem_error is not None:
+                maps["dem_error"] = dem_error
+            return _BlockVelocity(window=window, maps=maps)
+
+        with self.timer("velocity"):
+            self.gather(self.blocks(one, "velocity"))
+        coherent = self.maps["temporal_coherence"] >= self.config.inversion.min_temporal_coherence
+        self.mask = coherent & np.isfinite(self.maps["velocity"])
+        for name in ("velocity", "velocity_std", "velocity_std_bootstrap", "annual_amplitude"):
+            if name in self.maps:
+                self.maps[name] = np.where(self.mask, self.maps[name], np.nan).astype(np.float32)
+        velocity = self.maps["velocity"][self.mask]
+        self.summary["velocity"] = {
+            "model": options.model,
+            "unit": "mm/yr",
+            "masked_pixels": int(self.mask.size - self.mask.sum()),
+            "coherent_share": float(self.mask.mean()),
+            "percentiles": {
+                str(q): float(np.percentile(velocity, q)) if velocity.size else None
+                for q in (1, 5, 50, 95, 99)
+            },
+            "median_std": float(np.nanmedian(self.maps["velocity_std"][self.mask]))
+            if velocity.size
+            else None,
+        }
+
+    # -- 7. products -----------------------------------------------------------------------------
+    def write_products(self) -> dict[str, Path]:
+        """Rasters, cubes and MintPy files; each is written under a temporary name, then renamed."""
+        out = self.output
+        grid = ProductGrid.from_stack(self.stack)
+        ref = self.ref_pixel
+        maps = self.maps
+        std_name = "velocity_std_bootstrap" if "velocity_std_bootstrap" in maps else "velocity_std"
+        rasters = [
+            ("velocity", maps["velocity"], "mm/yr", "LOS velocity, positive toward the satellite"),
+            ("velocity_std", maps[std_name], "mm/yr", f"1-sigma velocity uncertainty ({std_name})"),
+            ("temporal_coherence", maps["temporal_coherence"], "1", "temporal coherence of the inversion"),
+            ("mask", self.mask.astype(np.float32), "1", "1 where the velocity is reliable"),
+            ("residual_rms", maps["residual_rms"], "mm", "RMS of the interferogram residuals"),
+        ]
+        if "dem_error" in maps:
+            rasters.append(("dem_error", maps["dem_error"], "m", "DEM error (true minus DEM height)"))
+        if "annual_amplitude" in maps:
+            rasters.append(("annual_amplitude", maps["annual_amplitude"], "mm", "annual amplitude"))
+        paths = {
+            name: write_cog(out / f"{name}.tif", values, grid, units=units, description=text)
+            for name, values, units, text in rasters
+        }
+        self.progress("products", 0.2)
+        series = da.from_zarr(self.store["timeseries"])
+        std = da.from_zarr(self.store["timeseries_std"])
+        attrs = {"model_share": self.model_share, "source_format": self.config.input.format}
+        paths["timeseries_netcdf"] = write_timeseries_netcdf(
+            out / "timeseries.nc", series, self.dates, grid, std=std, reference_pixel=ref, attrs=attrs
+        )
+        self.progress("products", 0.5)
+        baseline = getattr(self, "date_baseline", None)
+        paths["timeseries_mintpy"] = write_mintpy_timeseries(
+            out / "timeseries.h5",
+            series,
+            self.dates,
+            grid,
+            wavelength=self.wavelength,
+            reference_pixel=ref,
+            perpendicular_baseline=None if baseline is None else list(baseline),
+        )
+        paths["velocity_mintpy"] = write_mintpy_velocity(
+            out / "velocity.h5",
+            maps["velocity"],
+            maps[std_name],
+            self.dates,
+            grid,
+            wavelength=self.wavelength,
+            reference_pixel=ref,
+        )
+        if "ambiguity" in self.store:
+            paths["unwrapping_corrections"] = self._write_ambiguity(out / "unwrapping_corrections.nc")
+        self.progress("products", 0.7)
+        paths.update(self._figures(grid))
+        return paths
+
+    def _points(self) -> list[tuple[str, tuple[int, int]]]:
+        """Points of the time-series figure: the configured ones, else the reference and the fastest pixel."""
+        transform, crs = self.stack.attrs["transform"], self.stack.attrs["crs"]
+        if self.config.points:
+            return [
+                (f"{lon:.4f}, {lat:.4f}", pixel_of(lon, lat, transform, shape=self.shape, crs=crs))
+                for lon, lat in self.config.points
+            ]
+        points = [("reference", self.ref_pixel)]
+        speed = np.abs(np.nan_to_num(self.maps["velocity"], nan=0.0))
+        if speed.any():
+            row, col = np.unravel_index(int(np.argmax(speed)), self.shape)
+            points.append(("fastest", (int(row), int(col))))
+        return points
+
+    def _figures(self, grid: ProductGrid) -> dict[str, Path]:
+        out = self.output
+        baseline = (
+            self.stack["perpendicular_baseline"].values
+            if "perpendicular_baseline" in self.stack.coords
+            else None
+        )
+        points = self._points()
+        rows = np.array([p[1][0] for p in points])
+        cols = np.array([p[1][1] for p in points])
+        series = np.stack([self.store["timeseries"][:, r, c] for r, c in zip(rows, cols, strict=True)])
+        std = np.stack([self.store["timeseries_std"][:, r, c] for r, c in zip(rows, cols, strict=True)])
+        return {
+            "velocity_png": plot_velocity(
+                out / "velocity.png", self.maps["velocity"], grid, reference_pixel=self.ref_pixel
+            ),
+            "network_png": plot_network(
+                out / "network.png", self.stack["reference"].values, self.stack["secondary"].values, baseline
+            ),
+            "timeseries_png": plot_timeseries(
+                out / "timeseries.png",
+                self.dates,
+                series,
+                std,
+                labels=[f"{name} (row {r}, col {c})" for name, (r, c) in points],
+            ),
+        }
+
+    def _write_ambiguity(self, path: Path) -> Path:
+        """The 2-pi cycles removed per interferogram and pixel (int8, compressed NetCDF)."""
+        cycles = da.from_zarr(self.store["ambiguity"])
+        ds = xr.Dataset(
+            {
+                "cycles": (
+                    ("pair", "y", "x"),
+                    cycles,
+                    {"long_name": "2-pi cycles removed from the unwrapped phase"},
+                )
+            },
+            coords={"pair": self.labels, "y": self.stack["y"].values, "x": self.stack["x"].values},
+        )
+        tmp = path.with_name(f".{path.name}.tmp")
+        ds.to_netcdf(tmp, engine="netcdf4", encoding={"cycles": {"zlib": True, "complevel": 4}})
+        tmp.replace(path)
+        return path
+
+    def finish(self, paths: dict[str, Path]) -> WorkflowResult:
+        self.summary["steps_seconds"] = dict(self.timer.steps)
+        self.summary["workers"] = self.workers
+        self.summary["grid"] = {"rows": self.shape[0], "cols": self.shape[1], "crs": self.stack.attrs["crs"]}
+        paths["summary"] = self.output / "summary.json"
+        paths["summary"].write_text(json.dumps(self.summary, indent=2), encoding="utf-8")
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.progress("products", 1.0)
+        return WorkflowResult(output_dir=self.output, paths=paths, summary=self.summary)
+
+
+def run(
+    config: InsarConfig,
+    *,
+    progress: ProgressCallback | None = None,
+    scheduler: Any = None,
+) -> WorkflowResult:
+    """Invert an interferogram stack into displacement time series and velocity, and write the products.
+
+    Parameters
+    ----------
+    config
+        What to read, how to invert and correct, where to write.
+    progress
+        Called with the step name and the overall fraction done (0 to 1) as blocks complete.
+    scheduler
+        Dask scheduler of the block tasks: ``None`` for threads of this process (as many as
+        ``config.chunking.workers``, default all cores), a scheduler name, or a
+        ``distributed.Client`` (its workers must see the output folder).
+
+    Returns
+    -------
+    WorkflowResult
+        Paths of the products and the summary figures.
+
+    Raises
+    ------
+    strata.errors.StrataError
+        Bad input (the message names the file or the option); nothing is left half-written in
+        the output folder's products.
+
+    Warns
+    -----
+    NetworkGapWarning
+        When the network is disconnected; NSBAS ties the subsets through its temporal model.
+    """
+    state = _Run(config, progress, scheduler)
+    start = time.perf_counter()
+    state.open()
+    state.output.mkdir(parents=True, exist_ok=True)
+    state.select_network()
+    state.reference()
+    state.invert()
+    state.fit_corrections()
+    state.velocity()
+    with state.timer("products"):
+        paths = state.write_products()
+    state.summary["total_seconds"] = time.perf_counter() - start
+    return state.finish(paths)
