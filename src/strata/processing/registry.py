@@ -26,6 +26,7 @@ BUILTIN_PROCESSES: dict[str, str] = {
     "echo": "strata.processing.processes.echo:Echo",
     "quicklook": "strata.processing.processes.quicklook:Quicklook",
     "coherence_s1": "strata.processing.processes.coherence_s1:CoherenceS1",
+    "sbas_timeseries": "strata.processing.processes.sbas:SbasTimeseries",
 }
 
 

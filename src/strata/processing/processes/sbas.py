@@ -1,0 +1,178 @@
+"""``sbas_timeseries``: the InSAR time-series workflow on an interferogram stack, as a job.
+
+Two checkpointed steps: ``prepare`` validates the stack and writes the workflow configuration
+(``insar.yaml``) with the stack's footprint; ``timeseries`` runs :func:`strata.insar.workflow.run`,
+whose spatial blocks fan out as Dask tasks on the same cluster (through the worker's client), with
+the workflow's progress reported as the step's.  The velocity (COG) and the time series (NetCDF-CF)
+become derived catalog products.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from rasterio.warp import transform_bounds
+
+from strata.errors import StrataError
+from strata.insar.config import InsarConfig
+from strata.insar.io import open_stack
+from strata.processing.errors import ProcessInputError
+from strata.processing.process import Asset, PlanContext, Process, ProcessMode, Publication, Resources
+from strata.processing.workplan import Step, StepContext
+
+__all__ = ["SbasInputs", "SbasOutputs", "SbasTimeseries", "prepare_workflow", "run_workflow"]
+
+COG = "image/tiff; application=geotiff; profile=cloud-optimized"
+# workflow product name -> (job output name, media type, title)
+PRODUCTS = {
+    "velocity": ("velocity", COG, "LOS velocity (mm/yr)"),
+    "timeseries_netcdf": ("timeseries", "application/x-netcdf", "LOS displacement time series (mm)"),
+}
+
+
+class SbasInputs(BaseModel):
+    """Inputs of ``sbas_timeseries``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stack: str = Field(
+        description="Folder (or MintPy file) of the unwrapped interferogram stack on the server."
+    )
+    format: Literal["licsar", "aria", "mintpy", "gamma"] = Field(
+        default="licsar", description="Layout of the stack: licsar, aria, mintpy or gamma."
+    )
+    chunk_size: int = Field(
+        default=128, ge=8, le=4096, description="Side of the spatial blocks inverted as parallel Dask tasks."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Further workflow options as in `strata insar config --print-empty` (network, closure, "
+        "inversion, corrections, velocity).",
+    )
+
+
+class SbasOutputs(BaseModel):
+    """Outputs of ``sbas_timeseries``."""
+
+    velocity: str = Field(
+        description="Line-of-sight velocity in mm/yr (COG, a link).",
+        json_schema_extra={"contentMediaType": COG},
+    )
+    timeseries: str = Field(
+        description="Displacement time series in mm (NetCDF-CF, a link).",
+        json_schema_extra={"contentMediaType": "application/x-netcdf"},
+    )
+    summary: dict[str, Any] = Field(description="Figures of the run (network, inversion, velocity).")
+
+
+def _config(inputs: dict[str, Any], stack: str, output: Path) -> InsarConfig:
+    content = {
+        **inputs["options"],
+        "input": {"path": stack, "format": inputs["format"]},
+        "output": str(output),
+        "chunking": {"chunk_size": inputs["chunk_size"]},
+    }
+    return InsarConfig.from_dict(content, source="options")
+
+
+def _footprint(stack: Any) -> dict[str, Any] | None:
+    """WGS84 footprint and time span of a geocoded stack, or None in radar geometry."""
+    crs = stack.attrs.get("crs")
+    if not crs:
+        return None
+    x0, dx, _, y0, _, dy = (float(v) for v in stack.attrs["transform"])
+    rows, cols = int(stack.sizes["y"]), int(stack.sizes["x"])
+    xs, ys = (x0, x0 + dx * cols), (y0, y0 + dy * rows)
+    west, south, east, north = transform_bounds(crs, "EPSG:4326", min(xs), min(ys), max(xs), max(ys))
+    dates = np.concatenate([stack["reference"].values, stack["secondary"].values]).astype("datetime64[s]")
+    return {
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+        },
+        "bbox": [west, south, east, north],
+        "start_datetime": f"{dates.min()}+00:00",
+        "end_datetime": f"{dates.max()}+00:00",
+    }
+
+
+def prepare_workflow(ctx: StepContext) -> dict[str, Any]:
+    """Open the stack, write the workflow configuration and record the stack's footprint."""
+    stack = open_stack(ctx.params["stack"], ctx.inputs["format"])
+    config = _config(ctx.inputs, ctx.params["stack"], Path("insar"))
+    config.to_yaml(ctx.workdir / "insar.yaml")
+    return {"config": "insar.yaml", "footprint": _footprint(stack), "pairs": int(stack.sizes["pair"])}
+
+
+def run_workflow(ctx: StepContext) -> dict[str, Any]:
+    """Run the InSAR workflow in this step's folder, its spatial blocks as threaded Dask tasks.
+
+    The blocks run on the threads of the worker holding the step (``chunking.workers`` =
+    the process's ``resources.cores``), and so do the workflow's other dask computations: the
+    workflow's tasks hold objects (locks, open stores) that cannot travel to other workers.
+    """
+    import dask
+
+    from strata.insar.workflow import run
+
+    config = _config(ctx.inputs, ctx.params["stack"], ctx.workdir / "insar")
+    config.chunking.workers = int(ctx.params["cores"])
+
+    def progress(step: str, fraction: float) -> None:
+        ctx.progress(fraction, step)
+
+    with dask.config.set(scheduler="threads"):  # nested computes stay in this worker
+        result = run(config, progress=progress)
+    products = {
+        name: str(path.relative_to(ctx.workdir)) for name, path in result.paths.items() if name in PRODUCTS
+    }
+    footprint = ctx.upstream["prepare"]["outputs"]["footprint"]
+    return {**products, "summary": result.summary, "footprint": footprint}
+
+
+class SbasTimeseries(Process):
+    """NSBAS time series of an interferogram stack (private mode: mass production)."""
+
+    id = "sbas_timeseries"
+    title = "SBAS time series"
+    description = (
+        "The Strata InSAR workflow (network selection, loop closure, NSBAS inversion, corrections, "
+        "velocity) on an unwrapped interferogram stack in LiCSAR, ARIA, MintPy or GAMMA layout, in parallel "
+        "spatial blocks. Outputs: velocity (COG) and displacement time series (NetCDF)."
+    )
+    mode = ProcessMode.PRIVATE
+    resources = Resources(cores=2, memory_gb=4.0, walltime_s=6 * 3600)
+    inputs = SbasInputs
+    outputs = SbasOutputs
+    keywords = ("sentinel-1", "insar", "sbas", "time series")
+
+    def plan(self, inputs: BaseModel, context: PlanContext) -> list[Step]:
+        """``prepare`` → ``timeseries``; the stack and the options are checked now."""
+        assert isinstance(inputs, SbasInputs)
+        path = context.file("stack", inputs.stack)
+        try:
+            open_stack(path, inputs.format)
+        except StrataError as exc:
+            raise ProcessInputError("stack", str(exc)) from None
+        try:
+            _config(inputs.model_dump(), str(path), Path("insar"))
+        except StrataError as exc:
+            raise ProcessInputError("options", str(exc)) from None
+        return [
+            Step.of(prepare_workflow, "prepare", stack=str(path)),
+            Step.of(run_workflow, "timeseries", ["prepare"], stack=str(path), cores=self.resources.cores),
+        ]
+
+    def publish(self, inputs: BaseModel, record: dict[str, Any]) -> Publication:
+        """Velocity and time series as derived products on the stack's footprint."""
+        outputs = record["outputs"]
+        folder = Path(record["dir"])
+        assets = {
+            output: Asset(folder / outputs[name], media_type, ("data",), title)
+            for name, (output, media_type, title) in PRODUCTS.items()
+            if name in outputs
+        }
+        return Publication(values={"summary": outputs["summary"]}, assets=assets).locate(outputs["footprint"])
