@@ -51,6 +51,24 @@ class Settings(BaseSettings):
         description="Searches matching more products than this report an estimated count, flagged as such.",
     )
 
+    rate_limit_per_second: float = Field(
+        default=20.0, description="HTTP API: sustained requests per second allowed to one user (or address)."
+    )
+    rate_limit_burst: int = Field(
+        default=100, description="HTTP API: requests one user may send in a burst above the sustained rate."
+    )
+    download_quota_bytes: int = Field(
+        default=500 * 1024**3,
+        description="HTTP API: bytes one user may download per UTC day unless the user has its own quota.",
+    )
+    anonymous_download_quota_bytes: int = Field(
+        default=10 * 1024**3, description="HTTP API: bytes anonymous clients may download per UTC day."
+    )
+    staging_delay_s: float = Field(
+        default=5.0,
+        description="Seconds an offline (tape) product takes to be staged to disk; a testing knob.",
+    )
+
     @property
     def catalog_url(self) -> str:
         """The catalog database URL, defaulting to SQLite under the data directory."""

@@ -14,6 +14,8 @@ __all__ = ["build_app", "main"]
 # name -> module exposing ``app: typer.Typer``; imported lazily so ``strata --help`` stays fast.
 SUBCOMMANDS: dict[str, str] = {
     "insar": "strata.cli.insar",
+    "serve": "strata.cli.serve",
+    "users": "strata.cli.users",
 }
 
 

@@ -1,0 +1,557 @@
+"""STAC API 1.0 over the catalog store, built with stac-fastapi.
+
+stac-fastapi provides the routes, request models and conformance classes of STAC API core,
+collections, OGC API Features, item search (GET/POST) and the extensions (filter, sort, fields,
+query, free text, aggregation, transaction, bulk transaction, token pagination).  This module
+provides the clients behind them: every search is parsed into a
+:class:`~strata.api.query.SearchRequest` and run by :func:`strata.api.search.run_search`, the one
+search path shared with the OpenSearch façade.  Transactions need the admin role.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import attr
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from stac_fastapi.api.app import StacApi
+from stac_fastapi.api.middleware import ProxyHeaderMiddleware
+from stac_fastapi.api.models import (
+    ItemCollectionUri,
+    create_get_request_model,
+    create_post_request_model,
+    create_request_model,
+)
+from stac_fastapi.extensions import (
+    AggregationExtension,
+    BulkTransactionExtension,
+    FieldsExtension,
+    FreeTextExtension,
+    ItemCollectionFilterExtension,
+    QueryExtension,
+    SearchFilterExtension,
+    SortExtension,
+    TokenPaginationExtension,
+    TransactionExtension,
+)
+from stac_fastapi.extensions.aggregation.client import BaseAggregationClient
+from stac_fastapi.extensions.aggregation.types import Aggregation, AggregationCollection
+from stac_fastapi.extensions.bulk_transactions.bulk_transactions import BaseBulkTransactionsClient, Items
+from stac_fastapi.extensions.fields.fields import FieldsConformanceClasses
+from stac_fastapi.extensions.filter.client import BaseFiltersClient
+from stac_fastapi.extensions.query.query import QueryConformanceClasses
+from stac_fastapi.extensions.sort.sort import SortConformanceClasses
+from stac_fastapi.extensions.transaction.client import BaseTransactionsClient
+from stac_fastapi.types.config import ApiSettings
+from stac_fastapi.types.core import BaseCoreClient
+from stac_fastapi.types.search import BaseSearchGetRequest, DateTimeQueryType
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from strata import __version__
+from strata.api.access import ApiState, readable_collections, visible_collection, visible_item
+from strata.api.auth import require_admin
+from strata.api.errors import ConflictError
+from strata.api.query import (
+    QUERYABLE_TYPES,
+    SearchRequest,
+    parse_bbox,
+    parse_datetime_interval,
+    parse_filter,
+    parse_intersects,
+    parse_sortby,
+    query_to_cql2,
+)
+from strata.api.search import AGGREGATIONS, SearchResult, aggregate, run_search
+from strata.catalog.errors import ItemNotFoundError, QueryError
+from strata.catalog.model import Collection, Item
+from strata.settings import Settings
+
+__all__ = ["install_stac", "item_links"]
+
+
+def _checked_datetime(instance: object, attribute: object, value: str | None) -> None:
+    parse_datetime_interval(value)
+
+
+def _bbox_param(
+    val: Annotated[
+        str | None,
+        Query(
+            description="west,south,east,north (west > east crosses the antimeridian); not with intersects."
+        ),
+    ] = None,
+) -> tuple[float, ...] | None:
+    return parse_bbox(val)
+
+
+@attr.s
+class SearchGetRequest(BaseSearchGetRequest):
+    """``GET /search`` parameters; malformed ``bbox``/``datetime`` answer 400 naming the parameter."""
+
+    bbox: tuple[float, ...] | None = attr.ib(default=None, converter=_bbox_param)
+    datetime: DateTimeQueryType = attr.ib(default=None, validator=_checked_datetime)
+
+
+@attr.s
+class ItemsGetRequest(ItemCollectionUri):
+    """``GET /collections/{id}/items`` parameters, checked as for search."""
+
+    bbox: tuple[float, ...] | None = attr.ib(default=None, converter=_bbox_param)
+    datetime: DateTimeQueryType = attr.ib(default=None, validator=_checked_datetime)
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def item_links(request: Request, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` (a STAC item dictionary) with its self/parent/collection/root and download links."""
+    base = _base(request)
+    coll = f"{base}/collections/{doc['collection']}"
+    doc["links"] = [
+        *[
+            link
+            for link in doc.get("links", [])
+            if link.get("rel") not in ("self", "parent", "collection", "root")
+        ],
+        {"rel": "self", "type": "application/geo+json", "href": f"{coll}/items/{doc['id']}"},
+        {"rel": "parent", "type": "application/json", "href": coll},
+        {"rel": "collection", "type": "application/json", "href": coll},
+        {"rel": "root", "type": "application/json", "href": f"{base}/"},
+        {"rel": "enclosure", "title": "Download the product", "href": f"{base}/download/{doc['id']}"},
+    ]
+    return doc
+
+
+def _collection_doc(request: Request, collection: Collection) -> dict[str, Any]:
+    base = _base(request)
+    doc = collection.to_stac()
+    href = f"{base}/collections/{collection.id}"
+    doc["links"] = [
+        {"rel": "self", "type": "application/json", "href": href},
+        {"rel": "parent", "type": "application/json", "href": f"{base}/"},
+        {"rel": "root", "type": "application/json", "href": f"{base}/"},
+        {"rel": "items", "type": "application/geo+json", "href": f"{href}/items"},
+        {
+            "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+            "type": "application/schema+json",
+            "href": f"{href}/queryables",
+        },
+        {"rel": "aggregate", "type": "application/json", "href": f"{href}/aggregate"},
+    ]
+    return doc
+
+
+def _apply_fields(doc: dict[str, Any], include: tuple[str, ...], exclude: tuple[str, ...]) -> dict[str, Any]:
+    """The Fields extension: keep ``include`` (dotted paths) and drop ``exclude`` from an item."""
+    if include:
+        kept: dict[str, Any] = {
+            k: doc[k] for k in ("id", "type", "collection", "links", "stac_version") if k in doc
+        }
+        for path in include:
+            top, _, sub = path.partition(".")
+            if top not in doc:
+                continue
+            if sub and isinstance(doc[top], dict):
+                if sub in doc[top]:
+                    kept.setdefault(top, {})[sub] = doc[top][sub]
+            else:
+                kept[top] = doc[top]
+        doc = kept
+    for path in exclude:
+        top, _, sub = path.partition(".")
+        if path in include:
+            continue
+        if sub and isinstance(doc.get(top), dict):
+            doc[top].pop(sub, None)
+        elif not sub and top not in ("id", "type", "links"):
+            doc.pop(top, None)
+    return doc
+
+
+def _fields(value: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if value is None:
+        return (), ()
+    if isinstance(value, list):
+        include = tuple(f.lstrip("+") for f in value if f and not f.startswith("-"))
+        exclude = tuple(f[1:] for f in value if f.startswith("-"))
+        return include, exclude
+    return tuple(sorted(value.include or ())), tuple(sorted(value.exclude or ()))
+
+
+def _join_filters(*filters: dict[str, Any] | None) -> dict[str, Any] | None:
+    present = [f for f in filters if f]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else {"op": "and", "args": present}
+
+
+def search_request(
+    *,
+    collections: list[str] | None = None,
+    ids: list[str] | None = None,
+    bbox: Any = None,
+    intersects: Any = None,
+    datetime: str | None = None,
+    limit: int | None = 10,
+    token: str | None = None,
+    filter_expr: Any = None,
+    filter_lang: str | None = None,
+    sortby: Any = None,
+    fields: Any = None,
+    query: Any = None,
+    q: Any = None,
+    **_: Any,
+) -> SearchRequest:
+    """Parse STAC search parameters (GET or POST) into a :class:`SearchRequest`.
+
+    Raises
+    ------
+    QueryError
+        If a parameter is malformed; the message names it.
+    """
+    if bbox is not None and intersects is not None:
+        raise QueryError("bbox: give bbox or intersects, not both")
+    if hasattr(intersects, "model_dump"):
+        intersects = intersects.model_dump(exclude_none=True)
+    start, end = parse_datetime_interval(datetime)
+    include, exclude = _fields(fields)
+    if limit is not None and not 1 <= int(limit) <= 10_000:
+        raise QueryError(f"limit: must be between 1 and 10000, got {limit}")
+    terms = (q,) if isinstance(q, str) else tuple(q or ())
+    return SearchRequest(
+        collections=tuple(collections or ()),
+        ids=tuple(ids or ()),
+        bbox=parse_bbox(bbox),  # type: ignore[arg-type]
+        intersects=parse_intersects(intersects),
+        start=start,
+        end=end,
+        filter=_join_filters(parse_filter(filter_expr, filter_lang), query_to_cql2(query)),
+        q=tuple(t.strip() for t in terms if t and t.strip()),
+        sortby=parse_sortby(sortby),
+        limit=int(limit or 10),
+        token=token or None,
+        fields_include=include,
+        fields_exclude=exclude,
+    )
+
+
+def _item_collection(
+    request: Request, search: SearchRequest, result: SearchResult, post_body: dict[str, Any] | None
+) -> dict[str, Any]:
+    features = [
+        _apply_fields(item_links(request, item.to_stac()), search.fields_include, search.fields_exclude)
+        for item in result.items
+    ]
+    links: list[dict[str, Any]] = [{"rel": "root", "type": "application/json", "href": f"{_base(request)}/"}]
+    if result.next_token is not None:
+        token = result.next_token
+        if post_body is None:
+            params = dict(request.query_params)
+            params["token"] = token
+            links.append(
+                {
+                    "rel": "next",
+                    "type": "application/geo+json",
+                    "method": "GET",
+                    "href": f"{str(request.url).split('?')[0]}?{urlencode(params)}",
+                }
+            )
+        else:
+            links.append(
+                {
+                    "rel": "next",
+                    "type": "application/geo+json",
+                    "method": "POST",
+                    "href": str(request.url),
+                    "body": {**post_body, "token": token},
+                    "merge": False,
+                }
+            )
+    doc: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "features": features,
+        "links": links,
+        "numberReturned": len(features),
+    }
+    if result.matched is not None:
+        doc["numberMatched"] = result.matched
+    return doc
+
+
+@attr.s
+class CoreClient(BaseCoreClient):
+    """STAC API core, collections and features over the catalog store."""
+
+    def all_collections(self, request: Request, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """``GET /collections``: the collections the caller may read."""
+        base = _base(request)
+        return {
+            "collections": [_collection_doc(request, c) for c in readable_collections(request)],
+            "links": [
+                {"rel": "self", "type": "application/json", "href": f"{base}/collections"},
+                {"rel": "root", "type": "application/json", "href": f"{base}/"},
+                {"rel": "parent", "type": "application/json", "href": f"{base}/"},
+            ],
+        }
+
+    def get_collection(self, collection_id: str, request: Request, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """``GET /collections/{id}``."""
+        return _collection_doc(request, visible_collection(request, collection_id))
+
+    def get_item(self, item_id: str, collection_id: str, request: Request, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """``GET /collections/{cid}/items/{id}``."""
+        visible_collection(request, collection_id)
+        return item_links(request, visible_item(request, item_id, collection_id).to_stac())
+
+    def item_collection(self, collection_id: str, request: Request, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """``GET /collections/{id}/items`` (OGC API Features, with filter/sort/fields/query)."""
+        visible_collection(request, collection_id)
+        search = search_request(**{**kwargs, "collections": [collection_id], "ids": None})
+        return _item_collection(request, search, run_search(request, search), None)
+
+    def get_search(self, request: Request, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """``GET /search``."""
+        search = search_request(**kwargs)
+        return _item_collection(request, search, run_search(request, search), None)
+
+    def post_search(self, search_request_model: Any, request: Request, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """``POST /search``."""
+        body = search_request_model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        values = dict(search_request_model)
+        values["filter_expr"] = values.pop("filter_expr", None)
+        search = search_request(**values)
+        body.pop("token", None)
+        return _item_collection(request, search, run_search(request, search), body)
+
+
+@attr.s
+class FiltersClient(BaseFiltersClient):
+    """Queryables: every searchable field of the catalog."""
+
+    def get_queryables(self, collection_id: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """``GET /queryables`` and ``GET /collections/{id}/queryables``."""
+        request: Request = kwargs["request"]
+        if collection_id is not None:
+            visible_collection(request, collection_id)
+        suffix = f"/collections/{collection_id}" if collection_id else ""
+        return {
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "$id": f"{_base(request)}{suffix}/queryables",
+            "type": "object",
+            "title": "Strata queryables",
+            "properties": QUERYABLE_TYPES,
+            "additionalProperties": False,
+        }
+
+
+@attr.s
+class AggregationClient(BaseAggregationClient):
+    """Aggregation: counts by platform, product type, month, relative orbit (and more)."""
+
+    def get_aggregations(self, collection_id: str | None = None, **kwargs: Any) -> AggregationCollection:
+        """``GET /aggregations``: what can be aggregated."""
+        request: Request = kwargs["request"]
+        if collection_id is not None:
+            visible_collection(request, collection_id)
+        return AggregationCollection(
+            type="AggregationCollection",
+            aggregations=[Aggregation(name=name, data_type=kind) for name, kind in AGGREGATIONS.items()],
+            links=[{"rel": "root", "type": "application/json", "href": f"{_base(request)}/"}],
+        )
+
+    def aggregate(self, collection_id: str | None = None, **kwargs: Any) -> AggregationCollection:
+        """``GET|POST /aggregate``: the buckets of a search."""
+        request: Request = kwargs.pop("request")
+        aggregations = kwargs.pop("aggregations", None)
+        if "search_request" in kwargs:
+            model = kwargs.pop("search_request")
+            aggregations = model.aggregations
+            kwargs = dict(model)
+        if collection_id is not None:
+            visible_collection(request, collection_id)
+            kwargs["collections"] = [collection_id]
+        names = list(aggregations or AGGREGATIONS)
+        unknown = [n for n in names if n not in AGGREGATIONS]
+        if unknown:
+            raise QueryError(f"aggregations: unknown {', '.join(unknown)} (see /aggregations)")
+        search = search_request(**kwargs)
+        return AggregationCollection(
+            type="AggregationCollection",
+            aggregations=aggregate(request, search, names),
+            links=[{"rel": "root", "type": "application/json", "href": f"{_base(request)}/"}],
+        )
+
+
+def _item_from(doc: Any, collection_id: str) -> Item:
+    data = (
+        doc.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if hasattr(doc, "model_dump")
+        else dict(doc)
+    )
+    if data.get("collection", collection_id) != collection_id:
+        raise QueryError(f"collection: item says {data.get('collection')!r}, path says {collection_id!r}")
+    data["collection"] = collection_id
+    return Item.from_stac(data)
+
+
+@attr.s
+class TransactionsClient(BaseTransactionsClient):
+    """Transactions on items and collections (admins only)."""
+
+    def create_item(self, collection_id: str, item: Any, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+        """``POST /collections/{cid}/items`` (an item or a FeatureCollection)."""
+        state = ApiState.of(request)
+        visible_collection(request, collection_id)
+        features = getattr(item, "features", None)
+        items = (
+            [_item_from(f, collection_id) for f in features]
+            if features is not None
+            else [_item_from(item, collection_id)]
+        )
+        for one in items:
+            try:
+                state.store.get(one.id)
+            except ItemNotFoundError:
+                continue
+            raise ConflictError(f"item {one.id!r} exists already (use PUT to replace it)")
+        state.store.upsert(items)
+        return None if features is not None else item_links(request, items[0].to_stac())
+
+    def update_item(  # type: ignore[override]
+        self, collection_id: str, item_id: str, item: Any, request: Request, **kwargs: Any
+    ) -> Any:
+        """``PUT /collections/{cid}/items/{id}``."""
+        visible_item(request, item_id, collection_id)
+        new = _item_from(item, collection_id)
+        if new.id != item_id:
+            raise QueryError(f"id: body says {new.id!r}, path says {item_id!r}")
+        ApiState.of(request).store.upsert([new])
+        return item_links(request, new.to_stac())
+
+    def patch_item(  # type: ignore[override]
+        self, collection_id: str, item_id: str, patch: Any, request: Request, **kwargs: Any
+    ) -> Any:
+        """``PATCH`` is not offered: replace the item with ``PUT``."""
+        raise QueryError("PATCH: not supported; replace the item with PUT")
+
+    def delete_item(self, item_id: str, collection_id: str, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+        """``DELETE /collections/{cid}/items/{id}``."""
+        visible_item(request, item_id, collection_id)
+        ApiState.of(request).store.delete([item_id])
+        return None
+
+    def create_collection(self, collection: Any, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+        """``POST /collections``."""
+        state = ApiState.of(request)
+        doc = collection.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if any(c.id == doc["id"] for c in state.store.list_collections()):
+            raise ConflictError(f"collection {doc['id']!r} exists already")
+        new = _collection_from(doc)
+        state.store.put_collection(new)
+        return _collection_doc(request, new)
+
+    def update_collection(self, collection_id: str, collection: Any, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+        """``PUT /collections/{id}``."""
+        visible_collection(request, collection_id)
+        doc = collection.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if doc["id"] != collection_id:
+            raise QueryError(f"id: body says {doc['id']!r}, path says {collection_id!r}")
+        new = _collection_from(doc)
+        ApiState.of(request).store.put_collection(new)
+        return _collection_doc(request, new)
+
+    def patch_collection(self, collection_id: str, patch: Any, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+        """``PATCH`` is not offered: replace the collection with ``PUT``."""
+        raise QueryError("PATCH: not supported; replace the collection with PUT")
+
+    def delete_collection(self, collection_id: str, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+        """``DELETE /collections/{id}`` (with its items)."""
+        visible_collection(request, collection_id)
+        ApiState.of(request).store.delete_collection(collection_id)
+        return None
+
+
+def _collection_from(doc: dict[str, Any]) -> Collection:
+    bbox = doc.get("extent", {}).get("spatial", {}).get("bbox", [[-180, -90, 180, 90]])[0]
+    return Collection(
+        id=doc["id"],
+        title=doc.get("title") or doc["id"],
+        description=doc.get("description", ""),
+        license=doc.get("license", "proprietary"),
+        extent_bbox=(float(bbox[0]), float(bbox[1]), float(bbox[-2]), float(bbox[-1])),
+        keywords=tuple(doc.get("keywords") or ()),
+        summaries=doc.get("summaries") or {},
+    )
+
+
+@attr.s
+class BulkTransactionsClient(BaseBulkTransactionsClient):
+    """Bulk item insertion (admins only)."""
+
+    def bulk_item_insert(self, items: Items, chunk_size: int | None = None, **kwargs: Any) -> JSONResponse:  # type: ignore[override]
+        """``POST /collections/{cid}/bulk_items``: insert or replace many items at once."""
+        request: Request = kwargs["request"]
+        collection_id: str = request.path_params["collection_id"]
+        visible_collection(request, collection_id)
+        parsed = [_item_from(doc, collection_id) for doc in items.items.values()]
+        ApiState.of(request).store.upsert(parsed)
+        return JSONResponse({"inserted_or_replaced": len(parsed)})
+
+
+def install_stac(app: FastAPI, settings: Settings) -> None:
+    """Register the STAC API routes on ``app``."""
+    stac_settings = ApiSettings(
+        stac_fastapi_title="Strata",
+        stac_fastapi_description="Sentinel catalog, processing and InSAR: STAC API",
+        stac_fastapi_landing_id="strata",
+        stac_fastapi_version=__version__,
+        enable_response_models=False,
+    )
+    filters = FiltersClient()
+    search_extensions = [
+        QueryExtension(),
+        SortExtension(),
+        FieldsExtension(),
+        SearchFilterExtension(client=filters),
+        FreeTextExtension(),
+        TokenPaginationExtension(),
+    ]
+    item_extensions = [
+        QueryExtension(conformance_classes=[QueryConformanceClasses.ITEMS]),
+        SortExtension(conformance_classes=[SortConformanceClasses.FEATURES_SORT]),
+        FieldsExtension(conformance_classes=[FieldsConformanceClasses.ITEMS]),
+        ItemCollectionFilterExtension(client=filters),
+        TokenPaginationExtension(),
+    ]
+    admin = [Depends(require_admin)]
+    extensions = [
+        *search_extensions,
+        *item_extensions,
+        AggregationExtension(client=AggregationClient()),
+        TransactionExtension(client=TransactionsClient(), settings=stac_settings, route_dependencies=admin),
+        BulkTransactionExtension(
+            client=BulkTransactionsClient(), route_dependencies=admin, enable_response_models=False
+        ),
+    ]
+    StacApi(
+        settings=stac_settings,
+        client=CoreClient(),
+        extensions=extensions,
+        exceptions={},
+        app=app,
+        search_get_request_model=create_get_request_model(search_extensions, base_model=SearchGetRequest),
+        search_post_request_model=create_post_request_model(search_extensions),
+        items_get_request_model=create_request_model(  # type: ignore[arg-type]
+            "ItemCollectionUri", base_model=ItemsGetRequest, extensions=item_extensions, request_type="GET"
+        ),
+        middlewares=[
+            Middleware(
+                CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], max_age=600
+            ),
+            Middleware(ProxyHeaderMiddleware),
+        ],
+    )
