@@ -156,7 +156,9 @@ class TopographyConfig(_Model):
 class DecorrelationConfig(_Model):
     """Coherence model and the phase noise drawn from it."""
 
-    looks: int = Field(20, ge=1, description="Number of looks of the interferograms (phase PDF).")
+    looks: int = Field(
+        50, ge=1, description="Effective number of looks of the interferograms (phase PDF; ~100 m pixels)."
+    )
     coherence_min: float = Field(0.15, ge=0, le=1, description="Lowest pixel coherence.")
     coherence_max: float = Field(0.9, ge=0, le=0.99, description="Highest pixel coherence.")
     coherent_share: float = Field(

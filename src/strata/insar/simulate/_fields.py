@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import functools
 
+import numba
 import numpy as np
 import numpy.typing as npt
 from scipy import fft, special
 
-__all__ = ["phase_noise_table", "power_law_fields", "sample_phase_noise", "upsample_bilinear"]
+__all__ = [
+    "noisy_interferograms",
+    "phase_noise_table",
+    "power_law_fields",
+    "upsample_bilinear",
+]
 
 F32 = npt.NDArray[np.float32]
 
@@ -72,13 +78,37 @@ def phase_noise_table(looks: int) -> F32:
     return table
 
 
-def sample_phase_noise(table: F32, coherence: F32, uniform: F32) -> F32:
-    """Phase noise (rad) for each pixel, drawn from the multilook phase PDF at its coherence."""
+@numba.njit(cache=True, nogil=True)
+def noisy_interferograms(
+    date_phase: F32,
+    reference: npt.NDArray[np.intp],
+    secondary: npt.NDArray[np.intp],
+    base_coherence: F32,
+    temporal_coherence: F32,
+    table: F32,
+    uniform: F32,
+    phase_out: F32,
+    coherence_out: F32,
+) -> None:  # pragma: no cover - compiled
+    """Fill ``phase_out``/``coherence_out`` (pair, y, x): phase differences of the dates plus noise.
+
+    Coherence is ``base * temporal[pair]``; the noise is drawn by inverse CDF from
+    :func:`phase_noise_table`: ``table[coherence bin, quantile bin of uniform]``.
+    """
     n_coh, n_q = table.shape
-    ci = np.clip(np.rint(coherence * ((n_coh - 1) / 0.995)), 0, n_coh - 1).astype(np.intp)
-    qi = np.minimum((uniform * n_q).astype(np.intp), n_q - 1)
-    noise: F32 = table[ci, qi]
-    return noise
+    scale = (n_coh - 1) / 0.995
+    rows, cols = base_coherence.shape
+    for k in range(reference.size):
+        i = reference[k]
+        j = secondary[k]
+        factor = temporal_coherence[k]
+        for y in range(rows):
+            for x in range(cols):
+                gamma = base_coherence[y, x] * factor
+                ci = min(max(int(gamma * scale + 0.5), 0), n_coh - 1)
+                qi = min(int(uniform[k, y, x] * n_q), n_q - 1)
+                phase_out[k, y, x] = date_phase[j, y, x] - date_phase[i, y, x] + table[ci, qi]
+                coherence_out[k, y, x] = gamma
 
 
 def upsample_bilinear(coarse: F32, factor: int, rows: slice, cols: slice) -> F32:
@@ -94,7 +124,11 @@ def upsample_bilinear(coarse: F32, factor: int, rows: slice, cols: slice) -> F32
     c1 = np.minimum(c0 + 1, cx - 1)
     wr = (r - r0).astype(np.float32)[:, None]
     wc = (c - c0).astype(np.float32)[None, :]
-    top = coarse[..., r0[:, None], c0[None, :]] * (1 - wc) + coarse[..., r0[:, None], c1[None, :]] * wc
-    bottom = coarse[..., r1[:, None], c0[None, :]] * (1 - wc) + coarse[..., r1[:, None], c1[None, :]] * wc
-    out: F32 = (top * (1 - wr) + bottom * wr).astype(np.float32)
+    # separable: interpolate along rows on the few coarse rows/columns the block needs, then columns
+    r_lo, c_lo = int(r0.min()), int(c0.min())
+    part = coarse[..., r_lo : int(r1.max()) + 1, c_lo : int(c1.max()) + 1]
+    along = np.take(part, r0 - r_lo, axis=-2) * (1 - wr) + np.take(part, r1 - r_lo, axis=-2) * wr
+    out: F32 = (
+        np.take(along, c0 - c_lo, axis=-1) * (1 - wc) + np.take(along, c1 - c_lo, axis=-1) * wc
+    ).astype(np.float32)
     return out

@@ -15,9 +15,9 @@ from scipy import special
 
 from strata.insar.simulate._config import BowlConfig, SimulationConfig
 from strata.insar.simulate._fields import (
+    noisy_interferograms,
     phase_noise_table,
     power_law_fields,
-    sample_phase_noise,
     upsample_bilinear,
 )
 from strata.insar.simulate._network import acquisition_dates, decimal_years, sequential_pairs, year_fraction
@@ -192,26 +192,35 @@ class StackGenerator:
         """Unwrapped phase (rad) and coherence of every interferogram on a block: 2 x (pair, y, x)."""
         cfg = self.config
         date_phase = (self.displacement(rows, cols) + self.delay(rows, cols)) * np.float32(self.phase_per_mm)
-        base = self.base_coherence[rows, cols]
+        base = np.ascontiguousarray(self.base_coherence[rows, cols])
         n_pairs = self.pairs.shape[0]
         shape = (n_pairs, rows.stop - rows.start, cols.stop - cols.start)
         phase = np.empty(shape, dtype=np.float32)
         coherence = np.empty(shape, dtype=np.float32)
         rng = np.random.default_rng([cfg.seed, 6, *block_index])
         cycles = self.unwrapping_errors(rows, cols)
+        ref, sec = np.ascontiguousarray(self.pairs.T)
         for start in range(0, n_pairs, PAIR_BATCH):
             batch = slice(start, min(start + PAIR_BATCH, n_pairs))
-            ref, sec = self.pairs[batch].T
-            coh = self.temporal_coherence[batch, None, None] * base[None]
-            uniform = rng.random(coh.shape, dtype=np.float32)
-            ph = date_phase[sec] - date_phase[ref] + sample_phase_noise(self.noise_table, coh, uniform)
-            ph += np.float32(2.0 * np.pi) * cycles[batch]
+            ph, coh = phase[batch], coherence[batch]
+            uniform = rng.random(ph.shape, dtype=np.float32)
+            noisy_interferograms(
+                date_phase,
+                ref[batch],
+                sec[batch],
+                base,
+                self.temporal_coherence[batch],
+                self.noise_table,
+                uniform,
+                ph,
+                coh,
+            )
             if cfg.missing.random_share > 0:
-                ph[rng.random(coh.shape, dtype=np.float32) < cfg.missing.random_share] = np.nan
+                ph[rng.random(ph.shape, dtype=np.float32) < cfg.missing.random_share] = np.nan
             if cfg.missing.below_coherence > 0:
                 ph[coh < cfg.missing.below_coherence] = np.nan
-            phase[batch] = ph
-            coherence[batch] = coh
+        for k in self.error_pairs:
+            phase[k] += np.float32(2.0 * np.pi) * cycles[k]
         return phase, coherence
 
     def reference_pixel(self) -> tuple[int, int]:
