@@ -558,7 +558,10 @@ def polarisation_mask(polarisations: Any) -> int:
 
 def _intersects_geometry(value: dict[str, Any] | str) -> BaseGeometry:
     if isinstance(value, dict) or value.lstrip().startswith("{"):
-        doc = parse_geojson(value, QueryError)
+        try:
+            doc = parse_geojson(value, QueryError)
+        except KeyError as exc:  # a GeoJSON object without a member shapely needs
+            raise QueryError(f"malformed GeoJSON: no {exc}") from None
     else:
         doc = parse_wkt(value, QueryError)
     if doc.get("type") in ("Polygon", "MultiPolygon"):

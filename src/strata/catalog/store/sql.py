@@ -18,7 +18,7 @@ import struct
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import shapely
@@ -277,7 +277,7 @@ class SqlStore:
             index_elements=[table.c.id],
             set_={c.name: insert.excluded[c.name] for c in table.c if c.name not in ("pk", "id")},
         )
-        return cast(SQLCompiler, statement.compile(dialect=self.engine.dialect))
+        return statement.compile(dialect=self.engine.dialect)
 
     @staticmethod
     def _executemany(conn: Connection, compiled: SQLCompiler, rows: list[dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -158,7 +158,7 @@ class SQLiteStore(SqlStore):
 
     @functools.cached_property
     def _rtree_insert(self) -> SQLCompiler:
-        return cast(SQLCompiler, self.rtree.insert().compile(dialect=self.engine.dialect))
+        return self.rtree.insert().compile(dialect=self.engine.dialect)
 
     def _unindex_rows(self, conn: Connection, where: ColumnElement[bool]) -> None:
         pks = list(conn.scalars(select(self.schema.items.c.pk).where(where)))
