@@ -1,12 +1,12 @@
 """Interferogram + coherence throughput (Mpx/s) and peak memory, chunked (dask) against whole-raster numpy.
 
-A correlated pair of circular Gaussian SLCs (coherence 0.6) is generated block by block with
-seeded dask random numbers, then Strata forms the 5 x 20 multilooked interferogram, the 5 x 20
-boxcar coherence and the Goldstein-filtered interferogram, as ``strata insar ifg`` does. Each
-measurement runs in its own process so that its peak RSS (``ru_maxrss``) is its own:
+A correlated pair of circular Gaussian SLCs (coherence 0.6) is written as complex64 GeoTIFFs
+(strip by strip), then Strata reads it and forms the 5 x 20 multilooked interferogram, the 5 x 20
+boxcar coherence and the Goldstein-filtered interferogram, as ``strata insar ifg`` does. Timings
+include reading the SLCs (from the page cache). Each measurement runs in its own process so that
+its peak RSS (``ru_maxrss``) is its own:
 
-- ``dask`` at two sizes: peak memory stays nearly flat while the raster grows 4x (bounded by
-  ``--chunk`` x threads, not by the raster);
+- ``dask`` (:func:`read_slc_geotiffs`, ``--chunk`` blocks) at two sizes, the second 4x the area;
 - ``numpy`` (the same kernels on whole in-memory arrays) at the small size: the peer, whose
   memory grows with the raster.
 
@@ -20,39 +20,57 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import dask.array as da
 import numpy as np
+import rasterio
+from rasterio.transform import Affine
+from rasterio.windows import Window
 
 from strata.insar.interferogram import coherence, goldstein_filter, interferogram
+from strata.insar.io.slc import read_slc_geotiffs
 
 LOOKS = (5, 20)
 GAMMA = 0.6
 
 
-def _pair(rows: int, cols: int, chunk: int) -> tuple[da.Array, da.Array]:
-    state = da.random.RandomState(42)
-    shape, chunks = (rows, cols), (chunk, chunk)
-
-    def circular() -> da.Array:
-        real = state.standard_normal(shape, chunks=chunks).astype(np.float32)
-        imag = state.standard_normal(shape, chunks=chunks).astype(np.float32)
-        return (real + 1j * imag).astype(np.complex64) * np.float32(np.sqrt(0.5))
-
-    first = circular()
-    second = (GAMMA * first + np.sqrt(1 - GAMMA**2) * circular()).astype(np.complex64)
-    return first, second
+NAMES = ("20230101.tif", "20230113.tif")
 
 
-def measure(mode: str, rows: int, cols: int, chunk: int) -> dict[str, Any]:
+def write_pair(folder: Path, rows: int, cols: int, strip: int = 512) -> None:
+    """Write a pair of complex64 GeoTIFFs (tiled, uncompressed, coherence GAMMA), strip by strip."""
+    rng = np.random.default_rng(42)
+    scale = np.float32(np.sqrt(0.5))
+    profile = {"driver": "GTiff", "height": rows, "width": cols, "count": 1, "dtype": "complex64"}
+    profile.update(crs="EPSG:32631", transform=Affine(2.3, 0.0, 600000.0, 0.0, -14.0, 5800000.0))
+    profile.update(tiled=True, blockxsize=512, blockysize=512)
+    with (
+        rasterio.open(folder / NAMES[0], "w", **profile) as dst_first,
+        rasterio.open(folder / NAMES[1], "w", **profile) as dst_second,
+    ):
+        for start in range(0, rows, strip):
+            shape = (min(strip, rows - start), cols)
+            noise = rng.standard_normal((4, *shape), dtype=np.float32) * scale
+            first = (noise[0] + 1j * noise[1]).astype(np.complex64)
+            second = (GAMMA * first + np.sqrt(1 - GAMMA**2) * (noise[2] + 1j * noise[3])).astype(np.complex64)
+            window = Window(0, start, cols, shape[0])
+            dst_first.write(first, 1, window=window)
+            dst_second.write(second, 1, window=window)
+
+
+def measure(mode: str, folder: Path, rows: int, cols: int, chunk: int) -> dict[str, Any]:
     """Run one measurement in this process; returns its figures."""
-    first, second = _pair(rows, cols, chunk)
     baseline_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if mode == "numpy":
-        first, second = first.compute(), second.compute()  # whole rasters in memory, as a script would
     start = time.perf_counter()
+    if mode == "numpy":  # whole rasters in memory, as a script would hold them
+        first, second = (rasterio.open(folder / name).read(1) for name in NAMES)
+    else:  # Strata's lazy GeoTIFF SLC reader, windows of `chunk` pixels
+        slc = read_slc_geotiffs(folder, chunks=chunk)["slc"].data
+        first, second = slc[0], slc[1]
     ifg = goldstein_filter(interferogram(first, second, LOOKS))
     coh = coherence(first, second, LOOKS, LOOKS)
     if mode == "dask":
@@ -73,9 +91,10 @@ def measure(mode: str, rows: int, cols: int, chunk: int) -> dict[str, Any]:
     }
 
 
-def _child(mode: str, rows: int, cols: int, chunk: int) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", mode, "--rows", str(rows), "--cols", str(cols)]
-    out = subprocess.run([*command, "--chunk", str(chunk)], capture_output=True, text=True, check=True)
+def _child(mode: str, folder: Path, rows: int, cols: int, chunk: int) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", mode, "--folder", str(folder), "--rows", str(rows)]
+    command += ["--cols", str(cols), "--chunk", str(chunk)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -86,15 +105,22 @@ def main() -> None:
     parser.add_argument("--cols", type=int, default=8192, help="Range samples of the small raster.")
     parser.add_argument("--chunk", type=int, default=2048, help="Side of the dask blocks.")
     parser.add_argument("--child", choices=["dask", "numpy"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.rows, args.cols, args.chunk)))
+        print(json.dumps(measure(args.child, args.folder, args.rows, args.cols, args.chunk)))
         return
-    runs = [
-        _child("numpy", args.rows, args.cols, args.chunk),
-        _child("dask", args.rows, args.cols, args.chunk),
-        _child("dask", 2 * args.rows, 2 * args.cols, args.chunk),
-    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        small, large = Path(tmp) / "small", Path(tmp) / "large"
+        small.mkdir()
+        large.mkdir()
+        write_pair(small, args.rows, args.cols)
+        runs = [
+            _child("numpy", small, args.rows, args.cols, args.chunk),
+            _child("dask", small, args.rows, args.cols, args.chunk),
+        ]
+        write_pair(large, 2 * args.rows, 2 * args.cols)
+        runs.append(_child("dask", large, 2 * args.rows, 2 * args.cols, args.chunk))
     print(f"interferogram + coherence + Goldstein, looks {LOOKS[0]}x{LOOKS[1]}, true coherence {GAMMA}")
     print(
         f"{'mode':6} {'raster':>13} {'Mpx':>7} {'s':>7} {'Mpx/s':>7} "

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import dask.array as da
+import numba
 import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import uniform_filter
@@ -114,15 +115,70 @@ def interferogram(
     return multilook(product, looks)
 
 
-def _boxcar(data: npt.NDArray[Any], window: tuple[int, int]) -> npt.NDArray[Any]:
-    smoothed: npt.NDArray[Any]
-    if np.iscomplexobj(data):
-        smoothed = uniform_filter(data.real, window, mode="reflect") + 1j * uniform_filter(
-            data.imag, window, mode="reflect"
-        )
-    else:
-        smoothed = uniform_filter(data, window, mode="reflect")
-    return smoothed
+@numba.njit(cache=True, nogil=True)
+def _reflect(index: int, size: int) -> int:
+    """Index into ``size`` samples mirrored at the edges (``d c b a | a b c d``, scipy's 'reflect')."""
+    while index < 0 or index >= size:
+        index = -index - 1 if index < 0 else 2 * size - index - 1
+    return index
+
+
+@numba.njit(cache=True, nogil=True)
+def _coherence_kernel(
+    reference: npt.NDArray[np.complex64],
+    secondary: npt.NDArray[np.complex64],
+    phase: npt.NDArray[np.float32],
+    window_rows: int,
+    window_cols: int,
+) -> npt.NDArray[np.float32]:
+    """Boxcar coherence in two running-sum passes (rows, then columns), O(1) per pixel and window.
+
+    ``phase`` is a (rows, cols) modelled phase to compensate, or a (0, 0) array for none.
+    """
+    rows, cols = reference.shape
+    with_phase = phase.shape[0] > 0
+    # pass 1: along each row, running sums of Re/Im(s r* e^-j phase), |r|^2, |s|^2 over window_cols
+    sums = np.empty((4, rows, cols), dtype=np.float32)
+    left = window_cols // 2
+    right = window_cols - 1 - left
+    terms = np.empty((4, cols), dtype=np.float64)
+    for i in range(rows):
+        for j in range(cols):
+            r = reference[i, j]
+            c = secondary[i, j] * np.conj(r)
+            if with_phase:
+                c *= np.exp(-1j * np.float64(phase[i, j]))
+            terms[0, j] = c.real
+            terms[1, j] = c.imag
+            terms[2, j] = r.real * r.real + r.imag * r.imag
+            t = secondary[i, j]
+            terms[3, j] = t.real * t.real + t.imag * t.imag
+        for k in range(4):
+            total = 0.0
+            for j in range(-left, right + 1):
+                total += terms[k, _reflect(j, cols)]
+            sums[k, i, 0] = total
+            for j in range(1, cols):
+                total += terms[k, _reflect(j + right, cols)] - terms[k, _reflect(j - left - 1, cols)]
+                sums[k, i, j] = total
+    # pass 2: down the columns, a running sum of rows over window_rows, then the coherence
+    top = window_rows // 2
+    bottom = window_rows - 1 - top
+    running = np.zeros((4, cols), dtype=np.float64)
+    for i in range(-top, bottom + 1):
+        running += sums[:, _reflect(i, rows), :]
+    out = np.empty((rows, cols), dtype=np.float32)
+    for i in range(rows):
+        if i > 0:
+            running += sums[:, _reflect(i + bottom, rows), :]
+            running -= sums[:, _reflect(i - top - 1, rows), :]
+        for j in range(cols):
+            power = running[2, j] * running[3, j]
+            coh = 0.0
+            if power > 0.0:
+                coh = min(1.0, np.sqrt((running[0, j] ** 2 + running[1, j] ** 2) / power))
+            out[i, j] = coh
+    return out
 
 
 def _coherence_block(
@@ -131,18 +187,17 @@ def _coherence_block(
     phase: npt.NDArray[np.floating[Any]] | None,
     window: tuple[int, int],
 ) -> npt.NDArray[np.float32]:
-    ref = reference.astype(np.complex64)
-    sec = secondary.astype(np.complex64)
-    product = sec * np.conj(ref)
-    if phase is not None:
-        product *= np.exp(-1j * phase).astype(np.complex64)
-    cross = _boxcar(product, window)
-    power = _boxcar(ref.real**2 + ref.imag**2, window) * _boxcar(sec.real**2 + sec.imag**2, window)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coh = np.abs(cross) / np.sqrt(power)
-    coh[~np.isfinite(coh)] = 0.0
-    clipped: npt.NDArray[np.float32] = np.clip(coh, 0.0, 1.0).astype(np.float32)
-    return clipped
+    compensate = (
+        np.zeros((0, 0), dtype=np.float32) if phase is None else np.ascontiguousarray(phase, np.float32)
+    )
+    result: npt.NDArray[np.float32] = _coherence_kernel(
+        np.ascontiguousarray(reference, np.complex64),
+        np.ascontiguousarray(secondary, np.complex64),
+        compensate,
+        window[0],
+        window[1],
+    )
+    return result
 
 
 def coherence(
