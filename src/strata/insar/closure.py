@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 from strata.insar.errors import NetworkError
 from strata.insar.inversion import invert_sbas
@@ -145,9 +146,11 @@ def _per_pair_counts(
     values: npt.NDArray[np.int32], loops: npt.NDArray[np.int64], n_pair: int
 ) -> npt.NDArray[np.int32]:
     """Sum over the triplets containing each pair of ``values`` (n_triplet, n_pixel)."""
-    counts = np.zeros((n_pair, values.shape[1]), dtype=np.int32)
-    for column in range(3):
-        np.add.at(counts, loops[:, column], values)
+    membership = sparse.csr_matrix(
+        (np.ones(loops.size, dtype=np.int32), (np.repeat(np.arange(loops.shape[0]), 3), loops.ravel())),
+        shape=(loops.shape[0], n_pair),
+    )
+    counts: npt.NDArray[np.int32] = np.asarray(membership.T @ values, dtype=np.int32)
     return counts
 
 
@@ -240,24 +243,32 @@ def correct_unwrapping_errors(
     nonzero_before = np.count_nonzero(_integer(before), axis=0)
     ambiguity = np.zeros(flat.shape, dtype=np.int16)
     corrected = flat.copy()
+    # Only pixels with a non-closing loop are fitted; each pass revisits those still failing.
+    failing = nonzero_before > 0
     for _ in range(max(passes, 1) if loops.size else 0):
+        columns = np.flatnonzero(failing)
+        if columns.size == 0:
+            break
+        subset = corrected[:, columns]
+        per_pixel = flat_weight is not None and flat_weight.ndim == 2
         fit = invert_sbas(
-            corrected,
+            subset,
             index,
             dates,
-            weight=flat_weight,
+            weight=flat_weight[:, columns] if per_pixel and flat_weight is not None else flat_weight,
             robust=True,
             robust_iterations=robust_iterations,
             return_residual=True,
         )
-        residual = np.asarray(fit.residual)
-        cycles = np.nan_to_num(np.rint(residual / TWO_PI), nan=0.0).astype(np.int16)
-        nonzero, total = _closure_counts(corrected, loops)
+        cycles = np.nan_to_num(np.rint(np.asarray(fit.residual) / TWO_PI), nan=0.0).astype(np.int16)
+        nonzero, total = _closure_counts(subset, loops)
         cycles[(total == 0) | (2 * nonzero < total)] = 0
-        if not cycles.any():
-            break
-        corrected = corrected - np.float32(TWO_PI) * cycles
-        ambiguity += cycles
+        subset = subset - np.float32(TWO_PI) * cycles
+        corrected[:, columns] = subset
+        ambiguity[:, columns] += cycles
+        failing[columns] = cycles.any(axis=0) & (
+            np.count_nonzero(_integer(_loops(subset, loops)), axis=0) > 0
+        )
     # Keep a pixel's correction only if it reduces the number of non-closing loops.
     nonzero_after = np.count_nonzero(_integer(_loops(corrected, loops)), axis=0)
     worse = nonzero_after >= nonzero_before
