@@ -138,6 +138,26 @@ def test_cli_on_the_real_amsterdam_pair(shared_data, tmp_path, monkeypatch, caps
     assert np.isfinite(stack["unwrapped_phase"].values).mean() > 0.99
 
 
+def test_cli_reads_a_yaml_config_and_flags_override_it(shared_data, tmp_path, monkeypatch, capsys):
+    config = IfgConfig(
+        input=shared_data / "sarxarray",
+        output=tmp_path / "from-config",
+        looks_range=10,
+        looks_azimuth=2,
+        unwrap=UnwrapOptions(enabled=False),
+    )
+    config.to_yaml(tmp_path / "ifg.yaml")
+    assert IfgConfig.from_yaml(tmp_path / "ifg.yaml") == config
+    code, _, err = _strata(
+        ["insar", "ifg", "--config", str(tmp_path / "ifg.yaml"), "--looks", "20x4"], monkeypatch, capsys
+    )
+    assert code == 0, err
+    label = "20230319_20230331"
+    with rasterio.open(tmp_path / "from-config" / label / f"{label}.cc.tif") as src:
+        assert src.shape == (84 // 4, 338 // 20)
+    assert not (tmp_path / "from-config" / label / f"{label}.unw.tif").exists()
+
+
 def test_cli_bad_input_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
     (tmp_path / "20230101.tif").write_bytes(b"not a tiff")
     args = ["insar", "ifg", "--input", str(tmp_path), "--output", str(tmp_path / "o")]

@@ -4,6 +4,7 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import pytest
+from scipy.ndimage import uniform_filter
 
 from strata.insar.interferogram import (
     coherence,
@@ -59,6 +60,22 @@ def test_amsterdam_pair_coherence_is_the_same_lazily(amsterdam):
     )
     assert isinstance(lazy, da.Array)
     np.testing.assert_allclose(lazy.compute(), eager, atol=1e-6)
+
+
+@pytest.mark.parametrize(("shape", "window"), [((60, 90), (5, 20)), ((7, 12), (4, 25)), ((33, 40), (1, 1))])
+def test_coherence_equals_the_scipy_boxcar_with_mirrored_edges(shape, window):
+    rng = np.random.default_rng(5)
+    first = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+    second = (first + rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+    phase = rng.uniform(-np.pi, np.pi, shape).astype(np.float32)
+
+    def box(values: np.ndarray) -> np.ndarray:
+        return uniform_filter(values.astype(np.float64), window, mode="reflect")
+
+    product = second.astype(np.complex128) * np.conj(first) * np.exp(-1j * phase.astype(np.float64))
+    power = box(np.abs(first) ** 2) * box(np.abs(second) ** 2)
+    expected = np.sqrt((box(product.real) ** 2 + box(product.imag) ** 2) / power)
+    np.testing.assert_allclose(coherence(first, second, window, phase=phase), expected, atol=1e-5)
 
 
 def _correlated_pair(rng: np.random.Generator, gamma: float, shape: tuple[int, int]):
