@@ -18,3 +18,19 @@ def test_unknown_format_names_the_known_ones(tmp_path):
 def test_unknown_writer(short, tmp_path):
     with pytest.raises(ReaderError, match="no writer for stack format 'isce'"):
         write_stack_as(short.stack, tmp_path, "isce")
+
+
+def test_third_party_reader_through_an_entry_point(short, tmp_path, monkeypatch):
+    # a real installed distribution (dist-info on sys.path) declaring a reader in the group
+    (tmp_path / "strata_fake_reader.py").write_text(
+        "from strata.insar.io import read_mintpy\n\n"
+        "def read(path, **options):\n    return read_mintpy(path, **options)\n"
+    )
+    info = tmp_path / "strata_fake_reader-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: strata-fake-reader\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[strata.insar.readers]\nfake = strata_fake_reader:read\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = write_stack_as(short.stack, tmp_path / "stack", "mintpy")
+    stack = open_stack(path, "fake")
+    assert stack.sizes["pair"] == short.stack.sizes["pair"]

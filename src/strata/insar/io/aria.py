@@ -3,9 +3,10 @@
 One NetCDF-4 file per pair, named ``S1-GUNW-<dir>-R-<track>-tops-<later>_<earlier>-<time>-<lon>_<lat>
 -PP-<hash>-v<version>.nc`` (ARIA-tools takes the pair from field 6 of the name). Layers:
 
-- ``/science/grids/data/{unwrappedPhase, coherence, connectedComponents}`` on dims
-  ``(latitude, longitude)`` with coordinate variables of the same names (pixel centres);
-  ``unwrappedPhase`` and ``coherence`` use ``_FillValue`` 0, ``connectedComponents`` -1;
+- ``/science/grids/data/{unwrappedPhase, coherence, connectedComponents}`` (float32) on dims
+  ``(latitude, longitude)`` with coordinate variables of the same names (pixel centres) and a
+  ``crs`` grid mapping; no-data is 0 for ``unwrappedPhase`` and ``coherence``, -1 for
+  ``connectedComponents`` (ACCESS ``isce2_topsapp`` packaging template);
 - ``/science/grids/imagingGeometry/perpendicularBaseline`` on a coarse
   ``(heightsMeta, latitudeMeta, longitudeMeta)`` cube;
 - ``/science/radarMetaData/wavelength``.
@@ -48,6 +49,11 @@ DATA = "science/grids/data"
 GEOMETRY = "science/grids/imagingGeometry"
 RADAR = "science/radarMetaData"
 FILL = {"unwrappedPhase": 0.0, "coherence": 0.0, "connectedComponents": -1}
+LAYER_DESCRIPTION = {
+    "unwrappedPhase": "Unwrapped phase",
+    "coherence": "Coherence",
+    "connectedComponents": "Snaphu connected components",
+}
 NETCDF_LOCK = threading.RLock()
 """The netCDF-C library is not thread-safe: every access from this module holds this lock."""
 
@@ -214,15 +220,24 @@ def _create(
     lon[:] = stack["x"].values
     lon.setncatts({"units": "degrees_east", "standard_name": "longitude"})
     crs = data.createVariable("crs", "i4")
-    crs.setncatts({"grid_mapping_name": "latitude_longitude", "crs_wkt": stack.attrs["crs"]})
+    crs.setncatts(
+        {
+            "grid_mapping_name": "latitude_longitude",
+            "longitude_of_prime_meridian": 0.0,
+            "semi_major_axis": 6378137.0,
+            "inverse_flattening": 298.257223563,
+            "crs_wkt": stack.attrs["crs"],
+        }
+    )
     chunks = (min(chunk, stack.sizes["y"]), min(chunk, stack.sizes["x"]))
-    for name, dtype in (("unwrappedPhase", "f4"), ("coherence", "f4"), ("connectedComponents", "i2")):
+    for name, dtype in (("unwrappedPhase", "f4"), ("coherence", "f4"), ("connectedComponents", "f4")):
         var = data.createVariable(
             name, dtype, ("latitude", "longitude"), fill_value=FILL[name], chunksizes=chunks, zlib=True
         )
         var.set_var_chunk_cache(size=0, nelems=0)
         var.grid_mapping = "crs"
-        var.units = {"unwrappedPhase": "radians"}.get(name, "1")
+        var.units = "rad" if name == "unwrappedPhase" else "unitless"
+        var.description = LAYER_DESCRIPTION[name]
     geometry = ds.createGroup(GEOMETRY)
     for dim, size in (("heightsMeta", 2), ("latitudeMeta", 2), ("longitudeMeta", 2)):
         geometry.createDimension(dim, size)
