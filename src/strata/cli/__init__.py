@@ -13,6 +13,7 @@ __all__ = ["build_app", "main"]
 
 # name -> module exposing ``app: typer.Typer``; imported lazily so ``strata --help`` stays fast.
 SUBCOMMANDS: dict[str, str] = {
+    "catalog": "strata.cli.catalog",
     "insar": "strata.cli.insar",
     "serve": "strata.cli.serve",
     "users": "strata.cli.users",

@@ -50,7 +50,11 @@ class CatalogStore(Protocol):
     """
 
     url: str
-    """The database URL the store was opened with (without password)."""
+    """The database URL the store was opened with."""
+    count_exact_limit: int
+    """Above this many matches, counts are estimated (and flagged as such)."""
+    max_limit: int
+    """Largest page a search may ask for."""
 
     def upsert(self, items: Iterable[Item]) -> UpsertCounts:
         """Insert or replace products by id, all or nothing, in one transaction.
