@@ -28,13 +28,13 @@ def _slcs(shape: tuple[int, int] = (30, 50)) -> list[np.ndarray]:
     ]
 
 
-def _write_tif(path: Path, data: np.ndarray) -> None:
+def _write_tif(path: Path, data: np.ndarray, dtype: str | None = None) -> None:
     profile = {
         "driver": "GTiff",
         "height": data.shape[0],
         "width": data.shape[1],
         "count": 1,
-        "dtype": data.dtype.name,
+        "dtype": dtype or data.dtype.name,
         "crs": "EPSG:32631",
         "transform": Affine(10.0, 0.0, 600000.0, 0.0, -10.0, 5800000.0),
     }
@@ -81,6 +81,16 @@ def test_geotiff_folder_round_trip_with_geometry_and_baselines(tmp_path):
     assert float(stack["height"].mean()) == 12.5
     assert stack["x"].values[0] == 600005.0 and stack["y"].values[0] == 5799995.0
     assert "32631" in stack.attrs["crs"] or "UTM zone 31N" in stack.attrs["crs"]
+
+
+def test_sentinel1_cint16_geotiffs_read_as_complex64(tmp_path):
+    """Sentinel-1 SAFE measurement rasters are CInt16 (complex_int16)."""
+    slcs = [np.round(slc * 100) for slc in _slcs((16, 24))]
+    for date, slc in zip(DATES, slcs, strict=True):
+        _write_tif(tmp_path / f"{date}.tif", slc, dtype="complex_int16")
+    stack = read_slc_geotiffs(tmp_path)
+    assert stack["slc"].dtype == np.complex64
+    np.testing.assert_array_equal(stack["slc"].values, np.stack(slcs))
 
 
 @pytest.mark.parametrize("big_endian", [False, True])
