@@ -40,7 +40,8 @@ def test_correction_fixes_injected_errors_even_when_several_share_a_pixel():
         cycles[p, pixels] = rng.choice([-2, -1, 1, 2], size=pixels.sum())
     phase_with_errors = phase + 2 * np.pi * cycles
     phase_with_errors[rng.random(phase.shape) < 0.05] = np.nan
-    result = correct_unwrapping_errors(phase_with_errors, pairs)
+    weight = rng.uniform(5.0, 50.0, phase.shape).astype(np.float32)
+    result = correct_unwrapping_errors(phase_with_errors, pairs, weight=weight)
     affected = (cycles != 0) & np.isfinite(phase_with_errors)
     assert (np.count_nonzero(cycles[:, affected.any(axis=0)], axis=0) >= 2).any()
     assert np.mean(result.ambiguity[affected] == cycles[affected]) >= 0.95

@@ -69,6 +69,21 @@ def test_matches_dense_normal_equations():
     assert result.residual_rms[0] == pytest.approx(np.sqrt(np.mean(residual**2)), rel=1e-4)
 
 
+def test_sbas_on_connected_network_is_weighted_least_squares():
+    rng = np.random.default_rng(6)
+    pairs = build_network(DATES[:12], n_nearest=3)
+    phase = rng.normal(0.0, 1.0, (len(pairs), 5))
+    weight = rng.uniform(0.5, 3.0, (len(pairs), 5))
+    result = invert_sbas(phase, pairs, DATES[:12], weight=weight, threads=2)
+    design = incidence_matrix(pairs, 12)[:, 1:]
+    for pixel in range(5):
+        root = np.sqrt(weight[:, pixel])
+        expected = np.linalg.lstsq(design * root[:, None], phase[:, pixel] * root, rcond=None)[0]
+        np.testing.assert_allclose(result.timeseries[1:, pixel], expected, atol=1e-4)
+    assert result.model_parameters.shape == (0, 5) and result.parameter_names == ()
+    assert np.all(result.model_share < 1e-3)
+
+
 def test_connected_network_recovers_time_series():
     pairs = build_network(DATES, n_nearest=4)
     phase, truth, velocity = synthetic(pairs, aps=0.0, noise=0.05)
