@@ -131,13 +131,16 @@ class StackGenerator:
         cfg = self.config.deformation
         _, c = self._grid(rows, cols)
         v = cfg.velocity_mm_yr + cfg.velocity_gradient_mm_yr * (c / max(self.shape[1] - 1, 1) - 0.5)
-        v = np.broadcast_to(v, (rows.stop - rows.start, cols.stop - cols.start)).copy()
+        return (v + self._bowls(rows, cols)).astype(np.float32)
+
+    def _bowls(self, rows: slice, cols: slice) -> npt.NDArray[np.float64]:
+        """LOS velocity (mm/yr) of the subsidence bowls alone."""
+        out = np.zeros((rows.stop - rows.start, cols.stop - cols.start))
         bowl: BowlConfig
-        for bowl in cfg.bowls:
-            v += bowl.rate_mm_yr * self._gaussian(
-                rows, cols, bowl.center, bowl.sigma, math.radians(bowl.angle_deg)
-            )
-        return v.astype(np.float32)
+        for bowl in self.config.deformation.bowls:
+            angle = math.radians(bowl.angle_deg)
+            out += bowl.rate_mm_yr * self._gaussian(rows, cols, bowl.center, bowl.sigma, angle)
+        return out
 
     def displacement(self, rows: slice, cols: slice) -> F32:
         """True LOS displacement (mm, toward the satellite, zero at the first date): (date, y, x)."""
@@ -224,9 +227,9 @@ class StackGenerator:
         return phase, coherence
 
     def reference_pixel(self) -> tuple[int, int]:
-        """A coherent, nearly stable pixel (row, col): the natural reference point of the stack."""
+        """A coherent, nearly stable pixel away from the bowls (row, col): a natural reference point."""
         full = (slice(0, self.shape[0]), slice(0, self.shape[1]))
-        speed = np.abs(self.velocity(*full))
+        speed = np.abs(self.velocity(*full)) + np.abs(self._bowls(*full))
         coherent = self.base_coherence >= np.quantile(self.base_coherence, 0.8)
         score = np.where(coherent, speed, np.inf)
         row, col = np.unravel_index(int(np.argmin(score)), self.shape)
