@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "insar": "strata.cli.insar",
     "serve": "strata.cli.serve",
     "users": "strata.cli.users",
+    "demo": "strata.cli.demo",
 }
 
 
