@@ -107,6 +107,8 @@ def run_command(
     """Invert a stack into displacement time series and velocity (flags override the config file)."""
     from strata.insar.workflow import run
 
+    if input_path is None and config_file is None:
+        raise ConfigError("give --input (and --format), or a --config file naming the input")
     config = build_config(
         config_file,
         input_path=input_path,
@@ -116,8 +118,6 @@ def run_command(
         chunk_size=chunk_size,
         workers=workers,
     )
-    if input_path is None and config_file is None:
-        raise ConfigError("give --input (and --format), or a --config file naming the input")
     console = Console(stderr=True)
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -151,6 +151,60 @@ def config_command(
     text = InsarConfig().to_yaml(output)
     if print_empty:
         typer.echo(text, nl=False)
+
+
+@app.command("simulate")
+def simulate_command(
+    output: Annotated[Path, typer.Option("--output", help="Folder receiving the simulated stack.")],
+    output_format: Annotated[
+        str,
+        typer.Option("--format", help="Stack layout: licsar, aria, mintpy or gamma.", callback=_check_format),
+    ] = "licsar",
+    rows: Annotated[int, typer.Option("--rows", min=8, help="Grid rows.")] = 200,
+    cols: Annotated[int, typer.Option("--cols", min=8, help="Grid columns.")] = 200,
+    years: Annotated[float, typer.Option("--years", min=0.2, help="Time span of the acquisitions.")] = 2.0,
+    unwrapping_errors: Annotated[
+        float,
+        typer.Option(
+            "--unwrapping-errors", min=0.0, max=1.0, help="Share of interferograms with a 2-pi jump."
+        ),
+    ] = 0.05,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every random draw.")] = 0,
+) -> None:
+    """Write a simulated stack with known truth (subsidence bowl, troposphere, noise) to try the chain.
+
+    The true LOS velocity (mm/yr, not referenced) is written next to it as ``truth_velocity.tif``.
+    """
+    import datetime as dt
+
+    from strata.insar.io import write_stack_as
+    from strata.insar.io.products import ProductGrid, write_cog
+    from strata.insar.simulate import (
+        AcquisitionConfig,
+        GridConfig,
+        SimulationConfig,
+        UnwrappingErrorConfig,
+        simulate_stack,
+    )
+
+    start = dt.date(2019, 1, 1)
+    config = SimulationConfig(
+        seed=seed,
+        grid=GridConfig(rows=rows, cols=cols),
+        acquisitions=AcquisitionConfig(start=start, end=start + dt.timedelta(days=round(365.25 * years))),
+        unwrapping_errors=UnwrappingErrorConfig(interferogram_share=unwrapping_errors),
+    )
+    simulated = simulate_stack(config)
+    path = write_stack_as(simulated.stack, output, output_format)
+    write_cog(
+        Path(output) / "truth_velocity.tif",
+        simulated.velocity.values,
+        ProductGrid.from_stack(simulated.stack),
+        units="mm/yr",
+        description="true LOS velocity of the simulation (not referenced)",
+    )
+    typer.echo(f"{simulated.stack.sizes['pair']} interferograms, {simulated.dates.size} dates: {path}")
+    typer.echo(f"try: strata insar run --input {path} --format {output_format} --output OUTPUT")
 
 
 @app.command("ifg")

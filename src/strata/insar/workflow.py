@@ -62,7 +62,7 @@ from strata.insar.io.products import (
 from strata.insar.network import connectivity, date_baselines, filter_pairs, pair_indices, warn_gaps
 from strata.insar.plots import plot_network, plot_timeseries, plot_velocity
 from strata.insar.stack import phase_to_mm
-from strata.insar.velocity import bootstrap_velocity, fit_velocity
+from strata.insar.velocity import bootstrap_velocity, fit_velocity, time_functions
 
 __all__ = ["ProgressCallback", "WorkflowResult", "run"]
 
@@ -636,21 +636,7 @@ class _Run:
                     )
                 self.height = np.asarray(self.stack["height"].values, dtype=np.float32)
             if options.troposphere or options.deramp != "none":
-                velocity = self.maps["stacked_velocity"][self.fit_rows[:, None], self.fit_cols[None, :]]
-                deviation = np.abs(velocity - np.nanmedian(velocity))
-                stable = deviation <= np.nanquantile(deviation, 0.7)
-                mask = stable & (self.fit_coherence >= self.config.inversion.min_temporal_coherence)
-                if not mask.any():
-                    raise StackError("no coherent, stable pixel to fit the troposphere or the ramps on")
-                cube = self.fit_cube
-                if options.troposphere and self.height is not None:
-                    height = self.height[self.fit_rows[:, None], self.fit_cols[None, :]]
-                    fit = phase_elevation(cube, height, mask=mask)
-                    self.tropo_slope = np.nan_to_num(fit.slope)
-                    cube = fit.corrected
-                if options.deramp != "none":
-                    ramps = deramp(cube, mask=mask, order=1 if options.deramp == "linear" else 2)
-                    self.ramp_coefficients = ramps.coefficients
+                self._fit_spatial(options.troposphere, options.deramp)
         self.progress("corrections", 1.0)
         if options.dem_error:
             baselines = (
@@ -666,6 +652,30 @@ class _Run:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             self.ref_series = np.nanmean(series, axis=1).astype(np.float32)
+
+    def _fit_spatial(self, troposphere: bool, ramp: str) -> None:
+        """Troposphere slopes and ramps per epoch, fitted to the time-series residual from the temporal model.
+
+        Fitting the residual (subgrid series minus their own linear [+ seasonal] fit) keeps
+        deformation that is steady in time — a velocity gradient, a bowl correlated with the
+        relief — out of the per-epoch fits, which then only see what changes from date to date
+        (atmosphere, orbits).
+        """
+        seasonal = self.config.velocity.model == "seasonal"
+        trend = fit_velocity(self.fit_cube, self.dates, seasonal=seasonal)
+        functions = time_functions(self.dates, seasonal=seasonal).matrix
+        residual = self.fit_cube - np.einsum("dp,pyx->dyx", functions, trend.parameters).astype(np.float32)
+        mask = self.fit_coherence >= self.config.inversion.min_temporal_coherence
+        if not mask.any():
+            raise StackError("no coherent pixel to fit the troposphere or the ramps on")
+        if troposphere and self.height is not None:
+            height = self.height[self.fit_rows[:, None], self.fit_cols[None, :]]
+            fit = phase_elevation(residual, height, mask=mask)
+            self.tropo_slope = np.nan_to_num(fit.slope - fit.slope[0])  # the first date stays the origin
+            residual = fit.corrected
+        if ramp != "none":
+            ramps = deramp(residual, mask=mask, order=1 if ramp == "linear" else 2)
+            self.ramp_coefficients = np.nan_to_num(ramps.coefficients - ramps.coefficients[:1])
 
     def _corrected(self, window: Window) -> tuple[F32, npt.NDArray[np.bool_], F32 | None]:
         """Corrected, referenced time series of a window, its model-imposed epochs and its DEM error."""
