@@ -48,6 +48,9 @@ __all__ = [
 
 Progress = Callable[[str, float], None]
 
+BATCH_PIXELS = 2**24
+"""SLC pixels (pairs x rows x cols) formed in one dask computation: small rasters are batched."""
+
 
 class PairOptions(YamlModel):
     """Which pairs of the SLC stack become interferograms."""
@@ -220,6 +223,51 @@ def _topographic_phase(stack: xr.Dataset, ref: int, sec: int) -> Any | None:
     return (stack["h2ph"].data[sec] - stack["h2ph"].data[ref]) * stack["height"].data
 
 
+def _pair_graph(stack: xr.Dataset, ref: int, sec: int, config: IfgConfig) -> tuple[Any, Any]:
+    """Lazy (filtered interferogram, coherence) of one pair on the multilooked grid."""
+    reference, secondary = stack["slc"].data[ref], stack["slc"].data[sec]
+    topo = _topographic_phase(stack, ref, sec) if config.remove_topography else None
+    ifg = interferogram(reference, secondary, config.looks, phase=topo)
+    if config.filter_strength > 0:
+        ifg = goldstein_filter(ifg, config.filter_strength, config.filter_patch)
+    window = config.coherence_window or config.looks
+    coh = coherence(
+        reference,
+        secondary,
+        window,
+        config.looks,
+        phase=topo,
+        bias_correction=config.coherence_bias_correction,
+    )
+    return ifg, coh
+
+
+@dataclass
+class _Grid:
+    """Where and how the rasters of a run are written."""
+
+    output: Path
+    crs: str
+    transform: list[float]
+
+    def write(self, path: Path, data: npt.NDArray[Any], tags: dict[str, str]) -> None:
+        write_layer(path, data, crs=self.crs, transform=self.transform, tags=tags)
+
+
+def _pair_tags(stack: xr.Dataset, ref: int, sec: int) -> dict[str, str]:
+    dates = stack["date"].values
+    tags = {
+        "FIRST_DATE": str(dates[ref])[:10],
+        "SECOND_DATE": str(dates[sec])[:10],
+        "WAVELENGTH_METRES": repr(float(stack.attrs["wavelength"])),
+        "INSAR_PROCESSOR": "strata",
+    }
+    if "perpendicular_baseline" in stack.coords:
+        bperp = stack["perpendicular_baseline"].values
+        tags["PERPENDICULAR_BASELINE_METRES"] = repr(float(bperp[sec] - bperp[ref]))
+    return tags
+
+
 def run(config: IfgConfig, progress: Progress | None = None) -> IfgResult:
     """Form, filter and unwrap the interferograms of a coregistered SLC stack.
 
@@ -249,86 +297,70 @@ def run(config: IfgConfig, progress: Progress | None = None) -> IfgResult:
     if stack.sizes["date"] < 2:
         raise ReaderError(f"{config.input}: an SLC stack needs at least two dates")
     pairs = _select_pairs(stack, config.pairs)
-    looks = config.looks
-    window = config.coherence_window or looks
-    y, x, transform = multilooked_grid(stack, looks)
-    dates = stack["date"].values
-    bperp = stack["perpendicular_baseline"].values if "perpendicular_baseline" in stack.coords else None
-    output = config.output
-    output.mkdir(parents=True, exist_ok=True)
-    crs = stack.attrs.get("crs", "")
-    result = IfgResult(output_dir=output, pairs=[], reference_pixel=None)
+    _, _, transform = multilooked_grid(stack, config.looks)
+    config.output.mkdir(parents=True, exist_ok=True)
+    grid = _Grid(config.output, stack.attrs.get("crs", ""), transform)
+    result = IfgResult(output_dir=config.output, pairs=[], reference_pixel=None)
     scheduler: dict[str, Any] = {"scheduler": "threads", "num_workers": config.workers}
     for name in GEOMETRY_NAMES:
         if name in stack:
-            (values,) = compute(multilook(stack[name].data, looks), **scheduler)
-            result.paths[name] = output / f"{name}.tif"
-            data = np.asarray(values, dtype=np.float32)
-            write_layer(result.paths[name], data, crs=crs, transform=transform, tags={})
+            (values,) = compute(multilook(stack[name].data, config.looks), **scheduler)
+            result.paths[name] = config.output / f"{name}.tif"
+            grid.write(result.paths[name], np.asarray(values, dtype=np.float32), {})
     share = 0.6 if config.unwrap.enabled else 1.0
-    coherence_sum = None
-    tags: dict[str, dict[str, str]] = {}
-    for k, (ref, sec) in enumerate(pairs):
-        label = pair_label(dates[ref], dates[sec])
-        report(f"interferogram {label}", share * k / len(pairs))
-        reference, secondary = stack["slc"].data[ref], stack["slc"].data[sec]
-        topo = _topographic_phase(stack, ref, sec) if config.remove_topography else None
-        ifg = interferogram(reference, secondary, looks, phase=topo)
-        if config.filter_strength > 0:
-            ifg = goldstein_filter(ifg, config.filter_strength, config.filter_patch)
-        coh = coherence(
-            reference, secondary, window, looks, phase=topo, bias_correction=config.coherence_bias_correction
+    # small rasters: several pairs per dask computation, so that scheduling does not dominate
+    batch = max(1, BATCH_PIXELS // (stack.sizes["y"] * stack.sizes["x"]))
+    coherence_sum: npt.NDArray[np.float64] | None = None
+    for start in range(0, len(pairs), batch):
+        chosen = pairs[start : start + batch]
+        report(
+            f"interferogram {pair_label(*stack['date'].values[list(chosen[0])])}", share * start / len(pairs)
         )
-        ifg_values, coh_values = compute(ifg, coh, **scheduler)
-        tags[label] = {
-            "FIRST_DATE": str(dates[ref])[:10],
-            "SECOND_DATE": str(dates[sec])[:10],
-            "WAVELENGTH_METRES": repr(float(stack.attrs["wavelength"])),
-            "INSAR_PROCESSOR": "strata",
-        }
-        if bperp is not None:
-            tags[label]["PERPENDICULAR_BASELINE_METRES"] = repr(float(bperp[sec] - bperp[ref]))
-        paths = pair_paths(output, dates[ref], dates[sec])
-        write_layer(
-            paths["int"], ifg_values.astype(np.complex64), crs=crs, transform=transform, tags=tags[label]
+        values = compute(
+            *[graph for ref, sec in chosen for graph in _pair_graph(stack, ref, sec, config)], **scheduler
         )
-        write_layer(
-            paths["cc"], coh_values.astype(np.float32), crs=crs, transform=transform, tags=tags[label]
+        for (ref, sec), ifg_values, coh_values in zip(chosen, values[::2], values[1::2], strict=True):
+            tags = _pair_tags(stack, ref, sec)
+            label = pair_label(*stack["date"].values[[ref, sec]])
+            paths = pair_paths(config.output, *stack["date"].values[[ref, sec]])
+            grid.write(paths["int"], ifg_values.astype(np.complex64), tags)
+            grid.write(paths["cc"], coh_values.astype(np.float32), tags)
+            result.pairs.append(label)
+            result.paths[label] = paths["int"].parent
+            result.mean_coherence[label] = float(np.nanmean(coh_values))
+            coherence_sum = coh_values + (0.0 if coherence_sum is None else coherence_sum)
+    if config.unwrap.enabled and coherence_sum is not None:
+        options = config.unwrap
+        result.reference_pixel = options.reference_rowcol or choose_reference(
+            coherence_sum / len(pairs), options.reference_radius
         )
-        result.pairs.append(label)
-        result.mean_coherence[label] = float(np.nanmean(coh_values))
-        coherence_sum = coh_values if coherence_sum is None else coherence_sum + coh_values
-    if not config.unwrap.enabled:
-        report("done", 1.0)
-        return result
-    assert coherence_sum is not None
-    options = config.unwrap
-    reference_pixel = options.reference_rowcol or choose_reference(
-        coherence_sum / len(pairs), options.reference_radius
-    )
-    result.reference_pixel = reference_pixel
-    nlooks = float(looks[0] * looks[1])
-    for k, label in enumerate(result.pairs):
-        report(f"unwrapping {label}", share + (1.0 - share) * k / len(pairs))
-        ref_date, sec_date = (np.datetime64(tags[label][key]) for key in ("FIRST_DATE", "SECOND_DATE"))
-        paths = pair_paths(output, ref_date, sec_date)
-        ifg_values = read_layer(paths["int"])
-        coh_values = read_layer(paths["cc"])
-        unwrapped = unwrap(
-            ifg_values,
-            coh_values,
-            nlooks,
-            mask=coh_values >= options.min_coherence if options.min_coherence > 0 else None,
-            reference=reference_pixel,
-            reference_radius=options.reference_radius,
-            cost=options.cost,
-            tile_size=options.tile_size,
-            tile_overlap=options.tile_overlap,
-            nproc=config.workers or 1,
-        )
-        write_layer(paths["unw"], unwrapped.phase, crs=crs, transform=transform, tags=tags[label])
-        write_layer(
-            paths["conncomp"], unwrapped.connected_components, crs=crs, transform=transform, tags=tags[label]
-        )
+        for k, (ref, sec) in enumerate(pairs):
+            report(f"unwrapping {result.pairs[k]}", share + (1.0 - share) * k / len(pairs))
+            _unwrap_pair(stack, ref, sec, config, grid, result.reference_pixel)
     report("done", 1.0)
     return result
+
+
+def _unwrap_pair(
+    stack: xr.Dataset, ref: int, sec: int, config: IfgConfig, grid: _Grid, reference_pixel: tuple[int, int]
+) -> None:
+    """Unwrap the written interferogram of one pair and write its .unw and .conncomp rasters."""
+    options = config.unwrap
+    paths = pair_paths(grid.output, *stack["date"].values[[ref, sec]])
+    ifg_values = read_layer(paths["int"])
+    coh_values = read_layer(paths["cc"])
+    unwrapped = unwrap(
+        ifg_values,
+        coh_values,
+        float(config.looks[0] * config.looks[1]),
+        mask=coh_values >= options.min_coherence if options.min_coherence > 0 else None,
+        reference=reference_pixel,
+        reference_radius=options.reference_radius,
+        cost=options.cost,
+        tile_size=options.tile_size,
+        tile_overlap=options.tile_overlap,
+        nproc=config.workers or 1,
+    )
+    tags = _pair_tags(stack, ref, sec)
+    grid.write(paths["unw"], unwrapped.phase, tags)
+    grid.write(paths["conncomp"], unwrapped.connected_components, tags)
