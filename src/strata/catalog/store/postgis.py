@@ -59,7 +59,7 @@ class PostgisStore(SqlStore):
                 f"cannot open the catalog database {parsed!r}: {getattr(exc, 'orig', None) or exc}"
             ) from None
 
-    def _spatial(self, geometry: BaseGeometry) -> ColumnElement[bool]:
+    def _spatial(self, geometry: BaseGeometry, start: int | None, end: int | None) -> ColumnElement[bool]:
         query = func.ST_GeomFromWKB(shapely.to_wkb(geometry), 4326)
         return func.ST_Intersects(self.schema.items.c.geometry, query)
 

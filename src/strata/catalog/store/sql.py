@@ -194,8 +194,12 @@ class SqlStore:
 
     # -- backend hooks ------------------------------------------------------------------------
 
-    def _spatial(self, geometry: BaseGeometry) -> ColumnElement[bool]:
-        """Predicate: the row's footprint intersects ``geometry`` (exactly)."""
+    def _spatial(self, geometry: BaseGeometry, start: int | None, end: int | None) -> ColumnElement[bool]:
+        """Predicate: the row's footprint intersects ``geometry`` (exactly).
+
+        ``start``/``end`` (microseconds, or None) are the query's time bounds, which the backend may
+        use to narrow its spatial index lookup (the time filter itself is applied separately).
+        """
         raise NotImplementedError
 
     def _month(self) -> ColumnElement[str]:
@@ -402,7 +406,9 @@ class SqlStore:
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where.append(func.lower(c.id).like(f"%{escaped}%", escape="\\"))
         if query.geometry is not None:
-            where.append(self._spatial(query.geometry))
+            start = None if query.start is None else to_micros(query.start)
+            end = None if query.end is None else to_micros(query.end)
+            where.append(self._spatial(query.geometry, start, end))
         return where
 
     def search(self, query: SearchQuery) -> SearchPage:
@@ -432,7 +438,10 @@ class SqlStore:
                 .limit(query.limit + 1)
             )
             rows = list(conn.execute(statement).all())
-            matched = self._count(conn, where)
+            if cursor is None and len(rows) <= query.limit:  # the first page holds every match
+                matched = MatchCount(len(rows), False)
+            else:
+                matched = self._count(conn, where)
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         if backward:

@@ -1,8 +1,9 @@
 """The embedded catalog store: SQLite with an R*Tree spatial index, in WAL mode.
 
-The R*Tree ``items_rtree`` holds each footprint's bbox under the key ``pk * 2`` (``pk * 2 + 1``
-for the second half of a footprint crossing the antimeridian, whose bbox has ``west > east``).
-A spatial search first selects the candidates whose boxes meet the query's boxes, then tests
+The R*Tree ``items_rtree`` holds each footprint's bbox and time span (in days) under the key
+``pk * 2`` (``pk * 2 + 1`` for the second half of a footprint crossing the antimeridian, whose bbox
+has ``west > east``).  A spatial search first selects the candidates whose boxes meet the query's
+boxes during the query's time interval (area + time is the usual search), then tests
 the exact footprints with ``strata_intersects``, a SQL function backed by shapely (GEOS, the
 engine PostGIS uses), so results are exact and the same as the PostGIS store's.
 """
@@ -49,7 +50,8 @@ from strata.catalog.store.sql import SqlStore, build_schema
 __all__ = ["SQLiteStore"]
 
 _RTREE = "items_rtree"
-_RTREE_COLUMNS = "id, minx, maxx, miny, maxy"
+_RTREE_COLUMNS = "id, minx, maxx, miny, maxy, mint, maxt"
+_DAY = 86_400_000_000  # microseconds: the R*Tree keeps time in days (float32; it rounds outwards)
 
 
 @functools.lru_cache(maxsize=32)
@@ -113,6 +115,8 @@ class SQLiteStore(SqlStore):
             Column("maxx", Float),
             Column("miny", Float),
             Column("maxy", Float),
+            Column("mint", Float),
+            Column("maxt", Float),
         )
         try:
             with self._write() as conn:
@@ -139,20 +143,20 @@ class SQLiteStore(SqlStore):
         if replaced:
             self._unindex_rows(conn, items.c.id.in_(sorted(replaced)))
         entries: list[dict[str, float | int]] = []
+        c = items.c
         for start in range(0, len(ids), 500):
             rows = conn.execute(
-                select(items.c.pk, items.c.west, items.c.south, items.c.east, items.c.north).where(
-                    items.c.id.in_(ids[start : start + 500])
+                select(c.pk, c.west, c.south, c.east, c.north, c.start_datetime, c.end_datetime).where(
+                    c.id.in_(ids[start : start + 500])
                 )
             )
-            for pk, west, south, east, north in rows:
+            for pk, west, south, east, north, begins, ends in rows:
+                box = {"miny": south, "maxy": north, "mint": begins / _DAY, "maxt": ends / _DAY}
                 if west <= east:
-                    entries.append({"id": pk * 2, "minx": west, "maxx": east, "miny": south, "maxy": north})
+                    entries.append({"id": pk * 2, "minx": west, "maxx": east, **box})
                 else:  # across the antimeridian: one box each side
-                    entries.append({"id": pk * 2, "minx": west, "maxx": 180.0, "miny": south, "maxy": north})
-                    entries.append(
-                        {"id": pk * 2 + 1, "minx": -180.0, "maxx": east, "miny": south, "maxy": north}
-                    )
+                    entries.append({"id": pk * 2, "minx": west, "maxx": 180.0, **box})
+                    entries.append({"id": pk * 2 + 1, "minx": -180.0, "maxx": east, **box})
         if entries:
             self._executemany(conn, self._rtree_insert, entries)
 
@@ -168,7 +172,7 @@ class SQLiteStore(SqlStore):
                 [{"rid": key} for pk in pks for key in (pk * 2, pk * 2 + 1)],
             )
 
-    def _spatial(self, geometry: BaseGeometry) -> ColumnElement[bool]:
+    def _spatial(self, geometry: BaseGeometry, start: int | None, end: int | None) -> ColumnElement[bool]:
         rtree = self.rtree
         boxes = [part.bounds for part in getattr(geometry, "geoms", [geometry])]
         overlaps = or_(
@@ -177,7 +181,10 @@ class SQLiteStore(SqlStore):
                 for west, south, east, north in boxes
             )
         )
-        candidates = select(rtree.c.id.op(">>")(1)).where(overlaps)
+        during = [rtree.c.maxt >= start / _DAY] if start is not None else []
+        if end is not None:
+            during.append(rtree.c.mint <= end / _DAY)
+        candidates = select(rtree.c.id.op(">>")(1)).where(overlaps, *during)
         items = self.schema.items
         return and_(
             items.c.pk.in_(candidates),
