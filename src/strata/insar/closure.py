@@ -9,7 +9,7 @@ Public functions
     Share of each interferogram's checked pixels where none of its triplets closes (non-zero
     integer misclosure in all of them, as LiCSBAS's bad-loop rule); interferograms above
     ``threshold`` are flagged.
-``correct_unwrapping_errors(phase, pairs, *, weight=None, passes=2) -> UnwrappingCorrection``
+``correct_unwrapping_errors(phase, pairs, *, weight=None, passes=2, threads=None) -> UnwrappingCorrection``
     Integer 2-pi ambiguities per interferogram and pixel, estimated from the closures without
     connected components.
 
@@ -206,6 +206,7 @@ def correct_unwrapping_errors(
     weight: npt.ArrayLike | None = None,
     passes: int = 2,
     robust_iterations: int = 15,
+    threads: int | None = None,
 ) -> UnwrappingCorrection:
     """Estimate and remove integer 2-pi unwrapping errors from the loop closures.
 
@@ -221,6 +222,8 @@ def correct_unwrapping_errors(
         Number of estimate-and-correct passes.
     robust_iterations
         IRLS iterations of each L1 fit.
+    threads
+        Threads of the L1 fits (see :func:`strata.insar.inversion.invert_sbas`).
 
     Returns
     -------
@@ -259,6 +262,7 @@ def correct_unwrapping_errors(
             robust=True,
             robust_iterations=robust_iterations,
             return_residual=True,
+            threads=threads,
         )
         cycles = np.nan_to_num(np.rint(np.asarray(fit.residual) / TWO_PI), nan=0.0).astype(np.int16)
         nonzero, total = _closure_counts(subset, loops)
