@@ -43,6 +43,8 @@ class TiffBand:
 
 
 _HANDLES = HandleCache(rasterio.open)
+WRITER_CACHE_MB = 256
+"""GDAL block cache (MB) while many GeoTIFFs are written block by block."""
 
 
 def _open_error(path: Path, exc: Exception) -> ReaderError:
@@ -109,6 +111,7 @@ def _profile(
         "crs": crs or None,
         "transform": Affine.from_gdal(*transform),
         "compress": "deflate",
+        "zlevel": 1,
     }
     if rows >= 256 and cols >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
@@ -148,6 +151,8 @@ def open_writers(
 ) -> Iterator[list[Any]]:
     """Open many single-band GeoTIFFs for windowed writing (block-by-block stack writers)."""
     with ExitStack() as stack:
+        # bound GDAL's block cache: hundreds of files are open, each with dirty blocks
+        stack.enter_context(rasterio.Env(GDAL_CACHEMAX=WRITER_CACHE_MB))
         writers = []
         for i, path in enumerate(paths):
             path.parent.mkdir(parents=True, exist_ok=True)
