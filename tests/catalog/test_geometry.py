@@ -1,5 +1,7 @@
 """Footprint parsing, antimeridian splitting, orientation and bounding boxes."""
 
+import math
+
 import pytest
 import shapely
 from hypothesis import given, settings
@@ -131,3 +133,17 @@ def test_bbox_of_points_and_collections():
     assert shapely.is_valid(
         shape(normalize_footprint({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 0]]]}))
     )
+
+
+@pytest.mark.parametrize("pole", [90.0, -90.0])
+def test_ring_around_a_pole_is_closed_along_it(pole):
+    sign = 1.0 if pole > 0 else -1.0
+    ring = [[-177.0 + 10.0 * i, sign * (84.0 + math.sin(i))] for i in range(36)]
+    result = normalize_footprint({"type": "Polygon", "coordinates": [ring]})
+    geom = shape(result)
+    assert geom.is_valid
+    assert geom.covers(shape({"type": "Point", "coordinates": [45.0, sign * 89.9]}))
+    assert not geom.covers(shape({"type": "Point", "coordinates": [45.0, sign * 80.0]}))
+    west, south, east, north = geometry_bbox(result)
+    assert (west, east) == (-180.0, 180.0)
+    assert (north if pole > 0 else south) == pole

@@ -97,7 +97,12 @@ def geometry_bbox(geometry: dict[str, Any], error: _ErrorType = ItemError) -> Bb
         raise error("GeoJSON coordinates must be pairs of numbers") from None
     west, east = min(lons), max(lons)
     south, north = min(lats), max(lats)
-    if geometry.get("type") == "MultiPolygon" and west <= -180.0 and east >= 180.0:
+    if (
+        geometry.get("type") == "MultiPolygon"
+        and west <= -180.0
+        and east >= 180.0
+        and abs(north) < 90.0 > abs(south)
+    ):
         # split footprint: the box goes from the westmost point east of the widest gap
         ordered = sorted(set(lons))
         gaps = [(b - a, i) for i, (a, b) in enumerate(zip(ordered, ordered[1:], strict=False))]
@@ -137,15 +142,15 @@ def _unwrap(ring: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
 
 def _split_at_antimeridian(polygon: Polygon) -> list[Polygon]:
     """Split a polygon whose longitudes run past 180 into parts within [-180, 180]."""
-    east = polygon.intersection(box(-180.0, -90.0, 180.0, 90.0))
-    west = shapely.affinity.translate(polygon.intersection(box(180.0, -90.0, 540.0, 90.0)), xoff=-360.0)
-    parts: list[Polygon] = []
-    for piece in (east, west):
-        if isinstance(piece, Polygon) and not piece.is_empty and piece.area > 0.0:
-            parts.append(piece)
-        elif isinstance(piece, MultiPolygon):
-            parts.extend(p for p in piece.geoms if p.area > 0.0)
-    return parts
+    pieces = [
+        shapely.affinity.translate(
+            polygon.intersection(box(west, -90.0, west + 360.0, 90.0)), xoff=-west - 180.0
+        )
+        for west in (-540.0, -180.0, 180.0)
+    ]
+    merged = shapely.unary_union([p for p in pieces if not p.is_empty])  # a polar cap's pieces abut
+    candidates = merged.geoms if isinstance(merged, (MultiPolygon, shapely.GeometryCollection)) else [merged]
+    return [p for p in candidates if isinstance(p, Polygon) and p.area > 0.0]
 
 
 def _check_ring(ring: Any, error: _ErrorType) -> list[tuple[float, float]]:
@@ -172,8 +177,9 @@ def normalize_footprint(geometry: dict[str, Any], error: _ErrorType = ItemError)
 
     Rings are closed, longitudes above 180 wrapped, a polygon crossing the antimeridian
     (a ring stepping over 180° of longitude, as ESA/ASF footprints do) is split into a
-    MultiPolygon with parts in [-180, 180], rings are oriented counter-clockwise (holes clockwise)
-    and a single-part MultiPolygon becomes a Polygon.
+    MultiPolygon with parts in [-180, 180], a ring winding around a pole (a search circle around
+    it) is closed along the pole, rings are oriented counter-clockwise (holes clockwise) and a
+    single-part MultiPolygon becomes a Polygon.
 
     Parameters
     ----------
@@ -212,7 +218,13 @@ def normalize_footprint(geometry: dict[str, Any], error: _ErrorType = ItemError)
         checked = [_check_ring(ring, error) for ring in rings]
         if crosses_antimeridian(checked[0]) or max(p[0] for p in checked[0]) > 180.0:
             unwrapped = [_unwrap(ring) for ring in checked]
-            polygon = Polygon(unwrapped[0], unwrapped[1:])
+            shell = unwrapped[0]
+            if abs(shell[-1][0] - shell[0][0]) > 180.0:  # the ring winds around a pole: close it there
+                pole = 90.0 if sum(lat for _, lat in shell) > 0 else -90.0
+                shell = [*shell, (shell[-1][0], pole), (shell[0][0], pole), shell[0]]
+                if min(lon for lon, _ in shell) < -180.0 or max(lon for lon, _ in shell) > 540.0:
+                    raise error("footprint winds around a pole more than once")
+            polygon = Polygon(shell, unwrapped[1:])
             if not polygon.is_valid:
                 polygon = shapely.make_valid(polygon)
             parts.extend(_split_at_antimeridian(polygon))
