@@ -153,6 +153,8 @@ def build_schema(geometry_type: TypeEngine[Any], text_type: TypeEngine[Any]) -> 
         Index(f"ix_items_{name}", items.c[name])
     for name in _INDEXED_WITH_TIME:
         Index(f"ix_items_{name}_time", items.c[name], items.c.start_datetime)
+    # the longest product: bounds the start time of products overlapping a time interval
+    Index("ix_items_duration", items.c.end_datetime - items.c.start_datetime)
     collections = Table(
         "collections",
         metadata,
@@ -400,6 +402,11 @@ class SqlStore:
             where.append(c.online == query.online)
         if query.start is not None:
             where.append(c.end_datetime >= to_micros(query.start))
+            # products overlapping [start, ...] began at most one product duration before it: a
+            # bound the (field, start time) indexes can use, the end-time test alone cannot
+            longest = conn.scalar(select(func.max(c.end_datetime - c.start_datetime)))
+            if longest is not None:
+                where.append(c.start_datetime >= to_micros(query.start) - int(longest))
         if query.end is not None:
             where.append(c.start_datetime <= to_micros(query.end))
         for word in (query.q or "").lower().split():
