@@ -19,8 +19,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-FORMATS = ("licsar", "aria", "mintpy", "gamma")
-
 
 def _parse_pair(text: str, option: str) -> tuple[float, float]:
     """Parse ``"A,B"`` into two floats, or raise a :class:`ConfigError` naming the option."""
@@ -30,12 +28,6 @@ def _parse_pair(text: str, option: str) -> tuple[float, float]:
     except ValueError:
         raise ConfigError(f"{option} expects two numbers separated by a comma, got '{text}'") from None
     return first, second
-
-
-def _check_format(value: str | None) -> str | None:
-    if value is not None and value not in FORMATS:
-        raise typer.BadParameter(f"'{value}' is not one of {', '.join(FORMATS)}")
-    return value
 
 
 def build_config(
@@ -92,7 +84,7 @@ def run_command(
     ] = None,
     input_format: Annotated[
         str | None,
-        typer.Option("--format", help="Stack layout: licsar, aria, mintpy or gamma.", callback=_check_format),
+        typer.Option("--format", help="Stack layout: licsar, aria, mintpy or gamma."),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", help="Folder receiving the outputs.")] = None,
     config_file: Annotated[
@@ -125,7 +117,7 @@ def run_command(
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
         console=console,
-        transient=False,
+        transient=True,
     ) as progress:
         task = progress.add_task("opening stack", total=1.0)
 
@@ -158,7 +150,7 @@ def simulate_command(
     output: Annotated[Path, typer.Option("--output", help="Folder receiving the simulated stack.")],
     output_format: Annotated[
         str,
-        typer.Option("--format", help="Stack layout: licsar, aria, mintpy or gamma.", callback=_check_format),
+        typer.Option("--format", help="Stack layout: licsar, aria, mintpy or gamma."),
     ] = "licsar",
     rows: Annotated[int, typer.Option("--rows", min=8, help="Grid rows.")] = 200,
     cols: Annotated[int, typer.Option("--cols", min=8, help="Grid columns.")] = 200,

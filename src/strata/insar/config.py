@@ -80,7 +80,13 @@ class YamlModel(BaseModel):
             return cls.model_validate(content)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
+                f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+                + (
+                    f" (got {err['input']!r})"
+                    if err["type"] != "missing" and not isinstance(err["input"], dict)
+                    else ""
+                )
+                for err in exc.errors()
             )
             raise ConfigError(f"{source}: {problems}") from exc
 
