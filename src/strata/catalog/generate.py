@@ -250,9 +250,21 @@ _ARCHIVE = "https://archive.strata.invalid"  # reserved TLD: generated products 
 _ONLINE_SINCE = datetime(2024, 10, 1, tzinfo=UTC).timestamp()
 
 
-def _online(rng: random.Random, when: float) -> bool:
-    """Recent products are on disk, older ones mostly on tape (as at PEPS)."""
-    return when > _ONLINE_SINCE or rng.random() < 0.3
+def _archive_fields(rng: random.Random, location: str, size: int, when: float) -> dict[str, Any]:
+    """Size, checksum, on-line status (recent on disk, older mostly on tape, as at PEPS) and asset."""
+    return {
+        "size": size,
+        "checksum": "md5:" + hashlib.md5(location.encode()).hexdigest(),  # noqa: S324 - synthetic checksum
+        "online": when > _ONLINE_SINCE or rng.random() < 0.3,
+        "assets": {
+            "product": {
+                "href": f"{_ARCHIVE}/{location}.SAFE.zip",
+                "type": "application/zip",
+                "roles": ["data"],
+                "file:size": size,
+            }
+        },
+    }
 
 
 def _s1_item(
@@ -319,18 +331,8 @@ def _s1_item(
         cycle=cycle_number(sat, orbit),
         datatake_id=datatake,
         slice_number=slice_number,
-        size=size,
-        checksum="md5:" + hashlib.md5(name.encode()).hexdigest(),  # noqa: S324 - synthetic checksum
-        online=_online(rng, begin_time),
-        assets={
-            "product": {
-                "href": f"{_ARCHIVE}/sentinel-1/{day}/{name}.SAFE.zip",
-                "type": "application/zip",
-                "roles": ["data"],
-                "file:size": size,
-            }
-        },
         properties=properties,
+        **_archive_fields(rng, f"sentinel-1/{day}/{name}", size, begin_time),
     )
 
 
@@ -371,17 +373,7 @@ def _s2_item(
         orbit_direction="descending",
         absolute_orbit=absolute,
         relative_orbit=rel,
-        size=size,
-        checksum="md5:" + hashlib.md5(name.encode()).hexdigest(),  # noqa: S324 - synthetic checksum
-        online=_online(rng, sensing.timestamp()),
-        assets={
-            "product": {
-                "href": f"{_ARCHIVE}/sentinel-2/{sensing:%Y/%m/%d}/{name}.SAFE.zip",
-                "type": "application/zip",
-                "roles": ["data"],
-                "file:size": size,
-            }
-        },
+        **_archive_fields(rng, f"sentinel-2/{sensing:%Y/%m/%d}/{name}", size, sensing.timestamp()),
         properties={
             "grid:code": "MGRS-" + tile,
             "s2:mgrs_tile": tile,
