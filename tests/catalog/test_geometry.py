@@ -111,6 +111,8 @@ def test_parse_geojson_accepts_features_and_rejects_junk():
         {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]},
         {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [2, 2], [0, 0]]]},
         {"type": "Polygon", "coordinates": [[[0, 0], [1, 95], [2, 2], [0, 0]]]},
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]},  # bow-tie
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [2, 2], [3, 3], [0, 0]]]},  # flat quad
         {"type": "Polygon", "coordinates": [[["a", 0], [1, 1], [2, 0], ["a", 0]]]},
         {"type": "MultiPolygon", "coordinates": []},
         "POLYGON ((0 0, 1 0, 1 1, 0 0))",

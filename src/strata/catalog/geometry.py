@@ -172,6 +172,32 @@ def _check_ring(ring: Any, error: _ErrorType) -> list[tuple[float, float]]:
     return positions
 
 
+def _segments_cross(a: Sequence[float], b: Sequence[float], c: Sequence[float], d: Sequence[float]) -> bool:
+    """Whether segments ab and cd properly intersect."""
+
+    def side(p: Sequence[float], q: Sequence[float], r: Sequence[float]) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    return side(a, b, c) * side(a, b, d) < 0 and side(c, d, a) * side(c, d, b) < 0
+
+
+def _simple_quadrilateral(ring: list[tuple[float, float]], error: _ErrorType) -> list[list[float]] | None:
+    """The fast path for the usual 4-corner footprint: orient it without shapely.
+
+    Returns None when the ring needs the general path (more corners, antimeridian, wrap).
+    """
+    if len(ring) != 5 or any(abs(lon) > 180.0 for lon, _ in ring) or crosses_antimeridian(ring):
+        return None
+    a, b, c, d = ring[:4]
+    if _segments_cross(a, b, c, d) or _segments_cross(b, c, d, a):
+        raise error("footprint polygon crosses itself")
+    area = sum(p[0] * q[1] - q[0] * p[1] for p, q in zip(ring, ring[1:], strict=False))
+    if area == 0.0:
+        raise error("footprint polygon has no area")
+    ordered = ring if area > 0 else ring[::-1]
+    return [[lon, lat] for lon, lat in ordered]
+
+
 def normalize_footprint(geometry: dict[str, Any], error: _ErrorType = ItemError) -> dict[str, Any]:
     """Validate a Polygon/MultiPolygon footprint and bring it to the catalog's conventions.
 
@@ -211,6 +237,10 @@ def normalize_footprint(geometry: dict[str, Any], error: _ErrorType = ItemError)
         raise error(f"footprint must be a Polygon or MultiPolygon, not {kind!r}")
     if not isinstance(polygons, (list, tuple)) or not polygons:
         raise error(f"footprint {kind} has no coordinates")
+    if len(polygons) == 1 and isinstance(polygons[0], (list, tuple)) and len(polygons[0]) == 1:
+        quad = _simple_quadrilateral(_check_ring(polygons[0][0], error), error)
+        if quad is not None:
+            return {"type": "Polygon", "coordinates": [quad]}
     parts: list[Polygon] = []
     for rings in polygons:
         if not isinstance(rings, (list, tuple)) or not rings:
