@@ -9,6 +9,8 @@ from shapely.geometry import shape
 
 from strata.catalog.generate import generate_items
 from strata.catalog.geometry import geometry_bbox
+from strata.catalog.ingest import read_path
+from strata.catalog.model import Item
 from strata.catalog.naming import name_fields
 from strata.catalog.orbits import S1_PERIOD, mgrs_tile_footprint, s1_orbit_at
 from strata.catalog.sentinel1 import cycle_number, parse_name, relative_orbit
@@ -145,3 +147,20 @@ def test_real_tile_and_slice_positions(shared_data):
     name = parse_name("S1A_IW_GRDH_1SDV_20210809T173953_20210809T174018_039156_049F13_6FF8")
     orbit, _ = s1_orbit_at(name.satellite, name.start)
     assert orbit == name.absolute_orbit
+
+
+def test_sentinel2a_orbit_numbering_matches_real_records(shared_data, items):
+    # S2A relative orbit = (absolute + 2) % 143 + 1 on the real SciHub, CDSE and RESTO records of
+    # 2015-2020; the generator numbers S2A orbits the same way
+    real = []
+    for path in [
+        *sorted((shared_data / "sentinelsat").glob("*.yaml")),
+        *sorted((shared_data / "eodag").glob("*.json")),
+    ]:
+        real += [r for r in read_path(path) if isinstance(r, Item) and r.platform == "sentinel-2a"]
+    before_2025 = [r for r in real if r.start_datetime.year < 2025]
+    assert len(before_2025) >= 3
+    for record in before_2025:
+        assert (record.absolute_orbit + 2) % 143 + 1 == record.relative_orbit, record.id
+    generated = [i for i in items if i.platform == "sentinel-2a"]
+    assert generated and all((i.absolute_orbit + 2) % 143 + 1 == i.relative_orbit for i in generated)
