@@ -23,7 +23,9 @@ Semantics (both stores implement them identically):
   convention of :mod:`strata.catalog.geometry` (a ring stepping over 180° of longitude crosses it);
 - ``q`` matches products whose id contains every word, ignoring case;
 - results are sorted by ``sortby`` (default newest first), then by id, so pages are stable;
-  ``token`` continues from the page that handed it out, in either direction, to any depth.
+  ``token`` continues from the page that handed it out, in either direction, to any depth
+  (keyset paging: a deep page costs what the first one does).  The count of the first page is
+  carried by the tokens rather than recounted on every page.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ __all__ = [
     "POLARISATIONS",
     "SORTABLE_FIELDS",
     "Bucket",
+    "Cursor",
     "MatchCount",
     "Range",
     "SearchPage",
@@ -581,24 +584,38 @@ def _intersects_geometry(value: dict[str, Any] | str) -> BaseGeometry:
 # --- pages and cursors ---------------------------------------------------------------------------
 
 
-def encode_token(query: SearchQuery, direction: Literal["next", "prev"], values: list[Any]) -> str:
-    """A cursor: the sort-key values of the page's boundary product, bound to the query.
+class Cursor(NamedTuple):
+    """What a paging token carries."""
+
+    direction: Literal["next", "prev"]
+    """``next`` continues after the boundary product, ``prev`` before it."""
+    values: list[Any]
+    """Values of :attr:`SearchQuery.sort_keys` of the boundary product."""
+    matched: MatchCount
+    """The count of the first page, reused by the following ones (so deep pages stay cheap)."""
+
+
+def encode_token(query: SearchQuery, cursor: Cursor) -> str:
+    """A paging token: ``cursor`` bound to the query's criteria and sort order.
 
     Parameters
     ----------
     query
-        The query whose page hands out the cursor.
-    direction
-        ``next`` continues after the boundary product, ``prev`` before it.
-    values
-        JSON-compatible values of :attr:`SearchQuery.sort_keys` of the boundary product.
+        The query whose page hands out the token.
+    cursor
+        Direction, boundary values (JSON-compatible) and count to carry.
     """
-    body = {"d": direction[0], "k": values, "f": query.fingerprint()}
+    body = {
+        "d": cursor.direction[0],
+        "k": cursor.values,
+        "m": [cursor.matched.value, cursor.matched.is_estimate],
+        "f": query.fingerprint(),
+    }
     return base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_token(query: SearchQuery) -> tuple[Literal["next", "prev"], list[Any]] | None:
-    """The direction and boundary values of ``query.token``; ``None`` without a token.
+def decode_token(query: SearchQuery) -> Cursor | None:
+    """The cursor of ``query.token``; ``None`` without a token.
 
     Raises
     ------
@@ -610,14 +627,14 @@ def decode_token(query: SearchQuery) -> tuple[Literal["next", "prev"], list[Any]
     try:
         padded = query.token + "=" * (-len(query.token) % 4)
         body = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        direction, values, fingerprint = body["d"], body["k"], body["f"]
+        direction, values, (matched, estimate), fingerprint = body["d"], body["k"], body["m"], body["f"]
     except (ValueError, TypeError, KeyError):
         raise QueryError("token: malformed paging token") from None
     if direction not in ("n", "p") or not isinstance(values, list) or len(values) != len(query.sort_keys):
         raise QueryError("token: malformed paging token")
     if fingerprint != query.fingerprint():
         raise QueryError("token: this paging token belongs to another query (criteria or sort changed)")
-    return ("next" if direction == "n" else "prev"), values
+    return Cursor("next" if direction == "n" else "prev", values, MatchCount(int(matched), bool(estimate)))
 
 
 @dataclass(frozen=True, slots=True)

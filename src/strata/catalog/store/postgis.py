@@ -12,7 +12,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Index, Text, create_engine, func, literal_column, text
+from sqlalchemy import ColumnElement, Index, Text, create_engine, func, literal_column, or_, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import UserDefinedType
@@ -60,15 +60,23 @@ class PostgisStore(SqlStore):
             ) from None
 
     def _spatial(self, geometry: BaseGeometry, start: int | None, end: int | None) -> ColumnElement[bool]:
-        query = func.ST_GeomFromWKB(shapely.to_wkb(geometry), 4326)
-        return func.ST_Intersects(self.schema.items.c.geometry, query)
+        # one test per part: the GiST index then looks up each part's box, not the box of the whole,
+        # which for a geometry split at the antimeridian spans every longitude
+        footprint = self.schema.items.c.geometry
+        parts = getattr(geometry, "geoms", [geometry])
+        return or_(
+            *(
+                func.ST_Intersects(footprint, func.ST_GeomFromWKB(shapely.to_wkb(part), 4326))
+                for part in parts
+            )
+        )
 
     def _month(self) -> ColumnElement[str]:
         seconds = self.schema.items.c.start_datetime / 1_000_000.0
         return func.to_char(func.timezone("UTC", func.to_timestamp(seconds)), "YYYY-MM")
 
     def optimize(self) -> None:
-        """Refresh PostgreSQL's planner statistics of the catalog tables."""
-        with self._write() as conn:
-            conn.execute(text("ANALYZE items"))
-            conn.execute(text("ANALYZE collections"))
+        """Refresh the planner statistics and the visibility map (index-only counts) of the tables."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE items"))
+            conn.execute(text("VACUUM ANALYZE collections"))

@@ -61,6 +61,7 @@ from strata.catalog.model import Collection, Item
 from strata.catalog.search import (
     AGGREGATION_FIELDS,
     Bucket,
+    Cursor,
     MatchCount,
     Range,
     SearchPage,
@@ -423,7 +424,7 @@ class SqlStore:
         if query.limit > self.max_limit:
             raise QueryError(f"limit: at most {self.max_limit} products per page")
         cursor = decode_token(query)
-        backward = cursor is not None and cursor[0] == "prev"
+        backward = cursor is not None and cursor.direction == "prev"
         keys = query.sort_keys
         columns = [self.schema.items.c[key.field] for key in keys]
         order = []
@@ -437,7 +438,7 @@ class SqlStore:
             where = self._where(conn, query)
             paged = list(where)
             if cursor is not None:
-                paged.append(_keyset(keys, columns, cursor[1], before=backward))
+                paged.append(_keyset(keys, columns, cursor.values, before=backward))
             statement = (
                 select(self.schema.items.c.doc, *columns)
                 .where(*paged)
@@ -445,7 +446,9 @@ class SqlStore:
                 .limit(query.limit + 1)
             )
             rows = list(conn.execute(statement).all())
-            if cursor is None and len(rows) <= query.limit:  # the first page holds every match
+            if cursor is not None:
+                matched = cursor.matched
+            elif len(rows) <= query.limit:  # the first page holds every match
                 matched = MatchCount(len(rows), False)
             else:
                 matched = self._count(conn, where)
@@ -461,8 +464,12 @@ class SqlStore:
             items=[Item.from_stac(orjson.loads(row[0])) for row in rows],
             number_matched=matched.value,
             matched_is_estimate=matched.is_estimate,
-            next_token=encode_token(query, "next", last) if after and last is not None else None,
-            prev_token=encode_token(query, "prev", first) if before and first is not None else None,
+            next_token=encode_token(query, Cursor("next", last, matched))
+            if after and last is not None
+            else None,
+            prev_token=encode_token(query, Cursor("prev", first, matched))
+            if before and first is not None
+            else None,
         )
 
     def count(self, query: SearchQuery) -> MatchCount:
@@ -601,4 +608,12 @@ def _keyset(
             same = column == value
         branches.append(and_(*equal, step) if equal else step)
         equal.append(same)
-    return or_(*branches) if branches else true()
+    chain = or_(*branches) if branches else true()
+    # the same condition on the first key alone, redundant but usable as an index range
+    key, column, value = keys[0], columns[0], values[0]
+    if value is None:
+        return chain
+    bound = column >= value if key.descending == before else column <= value
+    if bool(getattr(column, "nullable", True)) and not before:
+        bound = or_(bound, column.is_(None))
+    return and_(bound, chain)
