@@ -82,27 +82,9 @@ POLARISATIONS = ("HH", "HV", "VH", "VV")
 SORTABLE_FIELDS: tuple[str, ...] = (
     "id",
     "collection",
-    "platform",
-    "constellation",
-    "instrument",
-    "product_type",
-    "processing_level",
-    "sensor_mode",
-    "orbit_direction",
-    "absolute_orbit",
-    "relative_orbit",
-    "cycle",
-    "datatake_id",
-    "slice_number",
-    "start_datetime",
-    "end_datetime",
-    "size",
-    "online",
-    "perpendicular_baseline",
-    "temporal_baseline",
-    "updated",
+    *(name for name in SEARCHABLE_FIELDS if name not in ("polarisations", "checksum")),
 )
-"""Fields a search can sort on (the stores index each of them)."""
+"""Fields a search can sort on: the scalar searchable fields, the id and the collection."""
 
 AGGREGATION_FIELDS: tuple[str, ...] = (
     "collection",

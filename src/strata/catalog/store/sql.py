@@ -77,8 +77,8 @@ __all__ = ["Schema", "SqlStore", "build_schema", "to_micros"]
 _CHUNK = 500  # ids per IN (...) list
 _SAMPLE_STRIPES = 32  # pk stripes sampled to estimate large counts
 
-# column name -> SQL type for the scalar searchable fields (the text ones get a "C" collation on
-# PostgreSQL so strings sort byte-wise, as SQLite does)
+# the searchable text and integer columns (text columns get a "C" collation on PostgreSQL so
+# strings sort byte-wise, as in SQLite)
 _TEXT_FIELDS = (
     "collection",
     "platform",
