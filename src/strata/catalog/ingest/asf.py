@@ -17,7 +17,7 @@ from typing import Any
 
 from strata.catalog.geometry import parse_wkt
 from strata.catalog.ingest import Document, Reader, Rejected
-from strata.catalog.ingest._build import build_item, fields_from_name, merge, records
+from strata.catalog.ingest.build import build_item, fields_from_name, merge, records
 from strata.catalog.model import Item
 
 __all__ = ["READER"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from strata.catalog.ingest import Document, Reader, Rejected
-from strata.catalog.ingest._build import build_item, records
+from strata.catalog.ingest.build import build_item, records
 from strata.catalog.model import Item
 from strata.catalog.naming import is_product_name, name_fields
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from strata.catalog.ingest import Document, Reader, Rejected
-from strata.catalog.ingest._build import build_item, fields_from_name, merge, records
+from strata.catalog.ingest.build import build_item, fields_from_name, merge, records
 from strata.catalog.model import Item
 
 __all__ = ["READER"]

@@ -26,7 +26,7 @@ from shapely.geometry import mapping
 from strata.catalog.errors import IngestError, ItemError
 from strata.catalog.geometry import parse_gml_coordinates
 from strata.catalog.ingest import Document, Reader, Rejected, parse_xml
-from strata.catalog.ingest._build import build_item, fields_from_name, merge
+from strata.catalog.ingest.build import build_item, fields_from_name, merge
 from strata.catalog.model import Item
 from strata.catalog.sentinel1 import format_name, is_s1_name
 
