@@ -2,11 +2,13 @@
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from strata.catalog.errors import ItemError
 from strata.catalog.naming import mission_of, name_fields
@@ -160,3 +162,36 @@ def test_relative_orbit_matches_scihub_and_cdse(shared_data):
     # gives 151, which later SciHub records (orbit 3079+) and the footprint longitude agree with.
     disagreeing = {(orbit, rel) for name, orbit, rel in s1 if relative_orbit(name[2], orbit) != rel}
     assert disagreeing == {(2673, 153)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    satellite=st.sampled_from("ABC"),
+    mode=st.sampled_from(["IW", "EW", "WV", "S3"]),
+    product=st.sampled_from([("SLC", "_"), ("GRD", "H"), ("GRD", "M"), ("RAW", "_"), ("OCN", "_")]),
+    polarisations=st.sampled_from([("VV", "VH"), ("HH", "HV"), ("VV",), ("HH",)]),
+    start=st.datetimes(datetime(2014, 4, 3), datetime(2030, 1, 1)),
+    seconds=st.integers(1, 120),
+    orbit=st.integers(1, 999_999),
+    datatake=st.integers(0, 0xFFFFFF),
+    crc=st.integers(0, 0xFFFF),
+)
+def test_names_round_trip(satellite, mode, product, polarisations, start, seconds, orbit, datatake, crc):
+    start = start.replace(microsecond=0, tzinfo=UTC)
+    stop = start + timedelta(seconds=seconds)
+    level = {"RAW": 0, "OCN": 2}.get(product[0], 1)
+    text = format_name(
+        satellite, mode, product[0], product[1], level, polarisations, start, stop, orbit, datatake, crc
+    )
+    name = parse_name(text)
+    assert (name.satellite, name.mode, name.product_type, name.level) == (satellite, mode, product[0], level)
+    assert (name.polarisations, name.start, name.stop) == (polarisations, start, stop)
+    assert (name.absolute_orbit, name.datatake_id, int(name.crc, 16)) == (orbit, datatake, crc)
+    assert 1 <= name.relative_orbit <= 175
+    if satellite == "C":
+        assert name.cycle is None  # no real S1C cycle number to check a formula against
+    else:  # the cycle changes exactly when the relative orbit wraps from 175 to 1
+        first_of_cycle = orbit - name.relative_orbit + 1
+        assert cycle_number(satellite, first_of_cycle) == name.cycle
+        assert cycle_number(satellite, first_of_cycle - 1) == name.cycle - 1
+        assert relative_orbit(satellite, first_of_cycle - 1) == 175
