@@ -7,6 +7,7 @@ from strata.insar.simulate import (
     AcquisitionConfig,
     AtmosphereConfig,
     BowlConfig,
+    DecorrelationConfig,
     DeformationConfig,
     GridConfig,
     MissingDataConfig,
@@ -194,3 +195,25 @@ def test_thresholds_limit_the_network():
     span = (sim.stack["secondary"] - sim.stack["reference"]).values.astype("timedelta64[D]").astype(int)
     assert span.max() <= 30
     assert np.abs(sim.stack["perpendicular_baseline"].values).max() <= 60
+
+
+def test_velocity_recovered_from_interferograms_without_noise_sources():
+    config = SimulationConfig(
+        grid=SMALL,
+        atmosphere=QUIET,
+        topography=TopographyConfig(dem_error_std_m=0),
+        decorrelation=DecorrelationConfig(coherence_min=0.98, coherence_max=0.99, looks=10_000),
+    )
+    sim = simulate_stack(config)
+    mm = phase_to_mm(sim.stack["unwrapped_phase"].values, sim.stack.attrs["wavelength"])
+    n_dates = sim.dates.size
+    design = np.zeros((sim.pairs.shape[0], n_dates - 1))
+    for k, (i, j) in enumerate(sim.pairs):
+        if i > 0:
+            design[k, i - 1] -= 1
+        design[k, j - 1] += 1
+    series = np.linalg.lstsq(design, mm.reshape(mm.shape[0], -1), rcond=None)[0]
+    years = (sim.dates[1:] - sim.dates[0]).astype("timedelta64[D]").astype(float) / 365.25
+    velocity = (years @ series) / (years @ years)  # fit through the origin (first date is 0)
+    error = velocity.reshape(mm.shape[1:]) - sim.velocity.values
+    assert np.sqrt(np.mean(error**2)) < 0.05  # mm/yr, while the bowl reaches -120 mm/yr

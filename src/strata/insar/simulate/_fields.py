@@ -20,6 +20,7 @@ F32 = npt.NDArray[np.float32]
 
 N_COHERENCE_BINS = 200
 N_QUANTILES = 2048
+MAX_EXACT_LOOKS = 200
 
 
 def power_law_fields(rng: np.random.Generator, count: int, shape: tuple[int, int], exponent: float) -> F32:
@@ -47,17 +48,34 @@ def power_law_fields(rng: np.random.Generator, count: int, shape: tuple[int, int
 def _multilook_phase_pdf(
     phase: npt.NDArray[np.float64], coherence: float, looks: int
 ) -> npt.NDArray[np.float64]:
-    """PDF of multilook interferometric phase (Lee et al. 1994; Tough et al. 1995)."""
+    """PDF of multilook interferometric phase (Lee et al. 1994; Tough et al. 1995).
+
+    Beyond ``MAX_EXACT_LOOKS`` looks, or where the closed form overflows, the Gaussian of the
+    Cramer-Rao standard deviation ``sqrt(1 - g^2) / (g sqrt(2 L))`` is used: the PDF tends to it.
+    """
+    one_minus = 1.0 - coherence**2
+    if looks <= MAX_EXACT_LOOKS:
+        pdf = _lee_pdf(phase, coherence, looks)
+        if np.all(np.isfinite(pdf)):
+            return pdf
+    sigma = np.sqrt(one_minus) / (max(coherence, 1e-6) * np.sqrt(2.0 * looks))
+    gaussian: npt.NDArray[np.float64] = np.exp(-0.5 * (phase / sigma) ** 2)
+    return gaussian
+
+
+def _lee_pdf(phase: npt.NDArray[np.float64], coherence: float, looks: int) -> npt.NDArray[np.float64]:
     beta = coherence * np.cos(phase)
     one_minus = 1.0 - coherence**2
-    log_gamma = special.gammaln(looks + 0.5) - special.gammaln(looks)
-    first = (
-        np.exp(log_gamma + looks * np.log(one_minus))
-        * beta
-        / (2.0 * np.sqrt(np.pi) * (1.0 - beta**2) ** (looks + 0.5))
+    log_first = (
+        special.gammaln(looks + 0.5)
+        - special.gammaln(looks)
+        + looks * np.log(one_minus)
+        - (looks + 0.5) * np.log1p(-(beta**2))
     )
-    second = one_minus**looks / (2.0 * np.pi) * special.hyp2f1(looks, 1.0, 0.5, beta**2)
-    pdf: npt.NDArray[np.float64] = first + second
+    with np.errstate(over="ignore", invalid="ignore"):
+        first = np.exp(log_first) * beta / (2.0 * np.sqrt(np.pi))
+        second = one_minus**looks / (2.0 * np.pi) * special.hyp2f1(looks, 1.0, 0.5, beta**2)
+        pdf: npt.NDArray[np.float64] = first + second
     return pdf
 
 
