@@ -23,6 +23,7 @@ from strata.insar.simulate import (
     DeformationConfig,
     GridConfig,
     SimulationConfig,
+    TopographyConfig,
 )
 from strata.insar.simulate.slc import simulate_slc_stack
 from strata.insar.stack import phase_to_mm, validate_stack
@@ -38,10 +39,11 @@ def simulated(tmp_path_factory):
         SimulationConfig(
             seed=11,
             grid=GridConfig(rows=128, cols=256, chunk_size=128),
-            acquisitions=AcquisitionConfig(start=dt.date(2021, 1, 1), end=dt.date(2021, 9, 30)),
+            acquisitions=AcquisitionConfig(start=dt.date(2021, 1, 1), end=dt.date(2021, 12, 31)),
             atmosphere=AtmosphereConfig(turbulent_mm=0.0, stratified_mm_per_km=0.0, ramp_mm=0.0),
             deformation=DeformationConfig(bowls=[BowlConfig(rate_mm_yr=-50.0)]),
             decorrelation=DecorrelationConfig(coherence_min=0.45, coherence_max=0.9),
+            topography=TopographyConfig(dem_error_std_m=0.0),  # DEM error is the engine's to correct
         )
     )
     root = tmp_path_factory.mktemp("ifg")

@@ -131,6 +131,10 @@ def test_goldstein_filter_reduces_phase_noise_and_alpha_zero_keeps_phase():
     before = np.std(np.angle(noisy * np.exp(-1j * truth)))
     after = np.std(np.angle(filtered * np.exp(-1j * truth)))
     assert after < before / 2.5
+    rows, cols = np.mgrid[:64, :128]
+    bump = np.exp(-((rows - 32) ** 2 + (cols - 64) ** 2) / (2 * 15**2))  # a 1-rad bowl, no noise
+    kept = goldstein_filter(np.exp(1j * bump).astype(np.complex64), alpha=0.5)
+    assert np.max(np.abs(np.angle(kept * np.exp(-1j * bump)))) < 0.1
     unchanged = goldstein_filter(noisy, alpha=0.0)
     assert np.max(np.abs(np.angle(unchanged * np.conj(noisy)))) < 1e-4
 

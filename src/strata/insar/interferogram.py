@@ -301,7 +301,7 @@ def _goldstein_block(ifg: npt.NDArray[np.complex64], alpha: float, patch: int) -
     """Goldstein & Werner (1998) filter of one block: overlapping patches, |S|^alpha weighting.
 
     Patches of ``patch`` pixels start every ``patch // 2`` pixels from the block origin (shifted by
-    half a patch of zero padding); each filtered patch is tapered by ``sin^2`` windows whose
+    half a patch of mirrored padding); each filtered patch is tapered by ``sin^2`` windows whose
     half-overlapping sum is exactly one, so every pixel is the weighted sum of the four patches
     covering it.
     """
@@ -309,9 +309,13 @@ def _goldstein_block(ifg: npt.NDArray[np.complex64], alpha: float, patch: int) -
     rows, cols = ifg.shape
     padded_rows = -(-(rows + 2 * step) // step) * step
     padded_cols = -(-(cols + 2 * step) // step) * step
-    data = np.zeros((padded_rows, padded_cols), dtype=np.complex64)
     valid = np.isfinite(ifg)
-    data[step : step + rows, step : step + cols] = np.where(valid, ifg, 0)
+    # mirrored padding: no artificial edge in the spectra of the patches that straddle the border
+    data = np.pad(
+        np.where(valid, ifg, 0).astype(np.complex64),
+        ((step, padded_rows - rows - step), (step, padded_cols - cols - step)),
+        mode="symmetric",
+    )
     patches = np.lib.stride_tricks.sliding_window_view(data, (patch, patch))[::step, ::step]
     spectrum = np.fft.fft2(patches)
     weight = uniform_filter(np.abs(spectrum), size=(1, 1, 3, 3), mode="wrap") ** alpha
