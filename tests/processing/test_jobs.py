@@ -94,7 +94,7 @@ def test_invalid_inputs_name_the_input(service: JobService) -> None:
         service.submit("coherence_s1", {"first_product": "X", "second_product": "Y"}, None)
     with pytest.raises(ProcessNotFoundError):
         service.submit("nope", {}, None)
-    assert service.store.list(any_owner=True)[1] == 0
+    assert service.store.find(any_owner=True)[1] == 0
 
 
 def test_private_process_needs_a_user(service: JobService) -> None:
@@ -107,14 +107,14 @@ def test_list_filters_and_pages(service: JobService) -> None:
     ids = [service.submit("echo", {"message": str(i)}, "alice").id for i in range(5)]
     service.submit("echo", {}, "bob")
     service.submit("mass", {"products": ["p"]}, "alice")
-    jobs, total = service.store.list(owner="alice", process=["echo"], limit=2, offset=0)
+    jobs, total = service.store.find(owner="alice", process=["echo"], limit=2, offset=0)
     assert total == 5 and len(jobs) == 2
-    page2, _ = service.store.list(owner="alice", process=["echo"], limit=2, offset=2)
-    page3, _ = service.store.list(owner="alice", process=["echo"], limit=2, offset=4)
+    page2, _ = service.store.find(owner="alice", process=["echo"], limit=2, offset=2)
+    page3, _ = service.store.find(owner="alice", process=["echo"], limit=2, offset=4)
     assert sorted(j.id for j in jobs + page2 + page3) == sorted(ids)
-    assert service.store.list(owner="bob")[1] == 1
-    assert service.store.list(any_owner=True)[1] == 7
-    assert service.store.list(any_owner=True, status=[JobStatus.SUCCESSFUL])[1] == 0
+    assert service.store.find(owner="bob")[1] == 1
+    assert service.store.find(any_owner=True)[1] == 7
+    assert service.store.find(any_owner=True, status=[JobStatus.SUCCESSFUL])[1] == 0
 
 
 def test_other_users_jobs_are_not_found(service: JobService) -> None:

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from strata import __version__
-from strata.api import downloads, opensearch
+from strata.api import downloads, opensearch, processes, wps
 from strata.api.access import ApiState
 from strata.api.auth import AuthMiddleware, RateLimiter
 from strata.api.errors import add_exception_handlers
@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings  # after install_stac: stac-fastapi stores its own settings there
     app.include_router(opensearch.router)
     app.include_router(downloads.router)
+    app.include_router(processes.router)
+    app.include_router(wps.router)
     app.add_middleware(AuthMiddleware, users=state.users, limiter=state.limiter)
     add_exception_handlers(app)
     return app

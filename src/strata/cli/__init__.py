@@ -15,8 +15,10 @@ __all__ = ["build_app", "main"]
 SUBCOMMANDS: dict[str, str] = {
     "catalog": "strata.cli.catalog",
     "insar": "strata.cli.insar",
+    "process": "strata.cli.process",
     "serve": "strata.cli.serve",
     "users": "strata.cli.users",
+    "worker": "strata.cli.worker",
     "demo": "strata.cli.demo",
 }
 

@@ -66,6 +66,7 @@ def connect(settings: Settings) -> tuple[Client, LocalCluster | None]:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # health routes on a free port
             silence_logs=logging.ERROR,
         )
     return Client(cluster, set_as_default=False), cluster
@@ -99,7 +100,8 @@ def jobqueue_cluster(
     dask_jobqueue.JobQueueCluster
         Scale it with ``cluster.scale(jobs=n)``; ``cluster.job_script()`` shows the batch script.
     """
-    from dask_jobqueue import PBSCluster, SLURMCluster
+    from dask_jobqueue.pbs import PBSCluster
+    from dask_jobqueue.slurm import SLURMCluster
 
     cls = PBSCluster if kind == "pbs" else SLURMCluster
     return cls(
@@ -110,6 +112,7 @@ def jobqueue_cluster(
         account=account,
         job_extra_directives=job_extra_directives or [],
         processes=1,
+        scheduler_options={"dashboard_address": "127.0.0.1:0"},
     )
 
 
@@ -119,7 +122,7 @@ class _ActiveJob:
     plan: WorkPlan
     states: dict[str, StepState]
     records: dict[str, dict[str, Any]]
-    futures: dict[str, Future] = field(default_factory=dict)
+    futures: dict[str, Future[Any]] = field(default_factory=dict)
     attempt: int = 1
     progress: int = 0
 
@@ -166,7 +169,7 @@ class JobRunner:
         self.max_jobs = max_jobs
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._active: dict[str, _ActiveJob] = {}
-        self._done: queue.SimpleQueue[tuple[str, str, Future]] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[str, str, Future[Any]]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._check_db = threading.Event()
         self._closing = threading.Event()
@@ -249,10 +252,7 @@ class JobRunner:
         self.store.set_step_states(job_id, [StepState.RUNNING], StepState.PENDING)
         first = job.started is None
         self.store.update(
-            job_id,
-            status=JobStatus.RUNNING,
-            message="running",
-            **({"started": _utcnow()} if first else {}),
+            job_id, status=JobStatus.RUNNING, message="running", started=job.started or _utcnow()
         )
         self.store.log(
             job_id,
@@ -290,11 +290,11 @@ class JobRunner:
             name = step.name
             future.add_done_callback(lambda f, j=job_id, n=name: self._queue_done(j, n, f))
 
-    def _queue_done(self, job_id: str, name: str, future: Future) -> None:
+    def _queue_done(self, job_id: str, name: str, future: Future[Any]) -> None:
         self._done.put((job_id, name, future))
         self._wake.set()
 
-    def _on_done(self, job_id: str, name: str, future: Future) -> None:
+    def _on_done(self, job_id: str, name: str, future: Future[Any]) -> None:
         active = self._active.get(job_id)
         if active is None or active.futures.get(name) is not future:
             return  # a cancelled or superseded task

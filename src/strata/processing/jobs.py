@@ -274,7 +274,7 @@ class JobStore:
             raise JobNotFoundError(f"no job {job_id!r}")
         return Job.from_row(row)
 
-    def list(
+    def find(
         self,
         *,
         owner: str | None = None,
@@ -370,7 +370,7 @@ class JobStore:
             .order_by(jobs_table.c.created)
             .limit(limit + len(exclude))
         )
-        claimed = []
+        claimed: list[str] = []
         with self._tx() as conn:
             for (job_id,) in conn.execute(query).all():
                 if job_id in exclude or len(claimed) >= limit:

@@ -137,7 +137,7 @@ class Publication:
         """Set geometry, bbox and time span from :meth:`footprint`'s form (missing keys stay None)."""
         footprint = footprint or {}
         self.geometry = footprint.get("geometry")
-        self.bbox = tuple(footprint["bbox"]) if footprint.get("bbox") else None  # type: ignore[assignment]
+        self.bbox = tuple(footprint["bbox"]) if footprint.get("bbox") else None
         if footprint.get("start_datetime"):
             self.start_datetime = datetime.fromisoformat(footprint["start_datetime"])
         if footprint.get("end_datetime"):

@@ -199,7 +199,7 @@ class StepContext:
     def upstream_path(self, step: str, output: str) -> Path:
         """Absolute path of a file output of a dependency."""
         record = self.upstream[step]
-        return Path(record["dir"]) / record["outputs"][output]
+        return Path(record["dir"]) / str(record["outputs"][output])
 
 
 def write_json_atomic(path: Path, content: Any) -> None:

@@ -1,0 +1,149 @@
+"""The job runner on a real Dask LocalCluster: processor errors, lost workers, products, job scripts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from pyproj import Transformer
+from rasterio.transform import from_origin
+from typer.testing import CliRunner
+
+from strata.cli import build_app
+from strata.processing.executor import jobqueue_cluster
+from strata.processing.jobs import JobStatus
+from strata.processing.products import DERIVED_COLLECTION, result_file
+from strata.processing.runtime import Processing
+from strata.processing.workplan import StepState
+from strata.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def processing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processing]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("executor"), dask_workers=2, job_max_attempts=2)
+    processing = Processing.start(settings)
+    yield processing
+    processing.close()
+
+
+def _raster(path: Path, georeferenced: bool, bands: int = 1) -> Path:
+    rng = np.random.default_rng(5)
+    data = rng.normal(100, 20, (bands, 40, 60)).astype(np.float32)
+    profile = {"driver": "GTiff", "width": 60, "height": 40, "count": bands, "dtype": "float32"}
+    if georeferenced:
+        profile.update(crs="EPSG:32631", transform=from_origin(600_000, 5_800_000, 10, 10))
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    return path
+
+
+def _run(processing: Processing, process: str, inputs: dict[str, object], owner: str | None = None) -> str:
+    job = processing.service.submit(process, inputs, owner)
+    return processing.service.wait(job.id, 120).id
+
+
+def test_georeferenced_quicklook_becomes_a_catalog_product(processing: Processing) -> None:
+    raster = _raster(processing.settings.data_dir / "scene.tif", georeferenced=True)
+    job = processing.service.store.get(_run(processing, "quicklook", {"raster": str(raster), "max_size": 30}))
+    assert job.status == JobStatus.SUCCESSFUL, job.message
+    assert job.results is not None and (job.results["width"], job.results["height"]) == (30, 20)
+    item = processing.products.store.get(job.item_id or "")
+    assert item.collection == DERIVED_COLLECTION
+    to_wgs84 = Transformer.from_crs("EPSG:32631", "EPSG:4326", always_xy=True)
+    lons, lats = to_wgs84.transform(
+        [600_000, 600_600, 600_000, 600_600], [5_800_000, 5_800_000, 5_799_600, 5_799_600]
+    )
+    np.testing.assert_allclose(item.bbox, (min(lons), min(lats), max(lons), max(lats)), atol=1e-4)
+    assert item.properties["strata:process_version"] == "1.0.0"
+    archived = processing.products.archive.file(item)
+    assert archived.path.read_bytes().startswith(b"\x89PNG")
+    assert item.checksum == f"sha256:{archived.sha256}"
+
+
+def test_ungeoreferenced_quicklook_is_kept_with_the_job(processing: Processing) -> None:
+    raster = _raster(processing.settings.data_dir / "radar.tif", georeferenced=False)
+    job = processing.service.store.get(_run(processing, "quicklook", {"raster": str(raster)}))
+    assert job.status == JobStatus.SUCCESSFUL and job.item_id is None
+    assert job.results is not None and job.results["quicklook"]["href"] == f"/jobs/{job.id}/results/quicklook"
+    kept = result_file(processing.settings.data_dir, job.id, "quicklook")
+    assert kept is not None and kept.read_bytes().startswith(b"\x89PNG")
+
+
+def test_processor_error_fails_the_job_once_and_retry_runs_it_again(processing: Processing) -> None:
+    raster = _raster(processing.settings.data_dir / "one-band.tif", georeferenced=True)
+    job_id = _run(processing, "quicklook", {"raster": str(raster), "band": 2})
+    job = processing.service.store.get(job_id)
+    assert (job.status, job.failure) == (JobStatus.FAILED, "processor")
+    assert "has 1 bands, not 2" in job.message
+    step = processing.service.store.steps(job_id)[0]
+    assert (step.state, step.attempts) == (StepState.ERROR, 1)  # a processor error is not retried
+    assert any("Traceback" in line for line in processing.service.store.logs(job_id))
+    # the operator fixes the data, then retries the failed step
+    _raster(raster, georeferenced=True, bands=2)
+    processing.service.retry(job_id, None)
+    job = processing.service.wait(job_id, 120)
+    assert job.status == JobStatus.SUCCESSFUL
+    assert processing.service.store.steps(job_id)[0].attempts == 2
+
+
+def test_worker_lost_on_every_attempt_is_an_infrastructure_failure(processing: Processing) -> None:
+    job = processing.service.submit("echo", {"duration": 60}, None)
+    runs = processing.service.job_dir(job.id) / "steps" / "echo.runs"
+    killed = []
+    for attempt in (1, 2):
+        while len(runs.read_text().splitlines() if runs.exists() else []) < attempt:
+            time.sleep(0.05)
+        pid = int(runs.read_text().splitlines()[-1].split()[0])
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+    job = processing.service.wait(job.id, 120)
+    assert (job.status, job.failure, job.attempt) == (JobStatus.FAILED, "infrastructure", 2)
+    assert "after 2 attempts" in job.message
+    logs = processing.service.store.logs(job.id)
+    assert any("infrastructure failure in step echo" in line and "attempt 2/2" in line for line in logs)
+
+
+@pytest.mark.parametrize(
+    ("kind", "lines"),
+    [
+        (
+            "pbs",
+            ["#PBS -q batch", "#PBS -A proj", "#PBS -l select=1:ncpus=4:mem=", "#PBS -l walltime=02:00:00"],
+        ),
+        (
+            "slurm",
+            ["#SBATCH -p batch", "#SBATCH -A proj", "#SBATCH --cpus-per-task=4", "#SBATCH -t 02:00:00"],
+        ),
+    ],
+)
+def test_jobqueue_scripts_request_the_resources(kind: str, lines: list[str]) -> None:
+    cluster = jobqueue_cluster(
+        kind,  # type: ignore[arg-type]
+        cores=4,
+        memory="16GB",
+        walltime="02:00:00",
+        queue_name="batch",
+        account="proj",
+    )
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    for line in lines:
+        assert line in script
+    assert "distributed.cli.dask_worker tcp://" in script and "--nthreads 4" in script
+
+
+def test_worker_cli_prints_the_batch_script() -> None:
+    result = CliRunner().invoke(
+        build_app(),
+        ["worker", "--cluster", "slurm", "--cores", "8", "--walltime", "00:30:00", "--print-job-script"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "#SBATCH --cpus-per-task=8" in result.output and "#SBATCH -t 00:30:00" in result.output
