@@ -9,7 +9,7 @@ pick one reference pixel for every pair (highest mean coherence) and unwrap each
 back by :func:`strata.insar.io.slc_ifgs.read_slc_ifgs`.
 
 Memory stays bounded: SLCs are read block by block (dask) and only the multilooked rasters of one
-pair are held at once.
+batch of pairs (one pair for large rasters, see :data:`BATCH_PIXELS`) are held at once.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dask.base import compute
 from pydantic import Field, model_validator
 from scipy.ndimage import uniform_filter
 
-from strata.insar.config import YamlModel
+from strata.insar.config import ConfigError, YamlModel
 from strata.insar.errors import NetworkError, ReaderError
 from strata.insar.interferogram import coherence, goldstein_filter, interferogram, multilook
 from strata.insar.io.slc import GEOMETRY_NAMES, read_slc_stack
@@ -41,7 +41,7 @@ __all__ = [
     "PairOptions",
     "UnwrapOptions",
     "choose_reference",
-    "multilooked_grid",
+    "multilooked_transform",
     "parse_looks",
     "run",
 ]
@@ -165,8 +165,6 @@ def parse_looks(text: str) -> tuple[int, int]:
     ConfigError
         When the text is not two positive integers separated by ``x``.
     """
-    from strata.insar.config import ConfigError
-
     parts = text.lower().split("x")
     try:
         range_looks, azimuth_looks = (int(p) for p in parts)
@@ -177,13 +175,11 @@ def parse_looks(text: str) -> tuple[int, int]:
     return range_looks, azimuth_looks
 
 
-def multilooked_grid(stack: xr.Dataset, looks: tuple[int, int]) -> tuple[Any, Any, list[float]]:
-    """Pixel-centre coordinates (y, x) and GDAL geotransform of the multilooked grid of a stack."""
+def multilooked_transform(stack: xr.Dataset, looks: tuple[int, int]) -> list[float]:
+    """GDAL geotransform of the multilooked grid of a stack (pixel ``(i, j)`` covers SLC block ``(i, j)``)."""
     la, lr = looks
-    y = multilook(stack["y"].values[:, None], (la, 1))[:, 0]
-    x = multilook(stack["x"].values[None, :], (1, lr))[0]
     c, a, b, f, d, e = stack.attrs["transform"]
-    return y, x, [c, a * lr, b * la, f, d * lr, e * la]
+    return [c, a * lr, b * la, f, d * lr, e * la]
 
 
 def choose_reference(mean_coherence: npt.NDArray[np.floating[Any]], radius: int) -> tuple[int, int]:
@@ -297,7 +293,7 @@ def run(config: IfgConfig, progress: Progress | None = None) -> IfgResult:
     if stack.sizes["date"] < 2:
         raise ReaderError(f"{config.input}: an SLC stack needs at least two dates")
     pairs = _select_pairs(stack, config.pairs)
-    _, _, transform = multilooked_grid(stack, config.looks)
+    transform = multilooked_transform(stack, config.looks)
     config.output.mkdir(parents=True, exist_ok=True)
     grid = _Grid(config.output, stack.attrs.get("crs", ""), transform)
     result = IfgResult(output_dir=config.output, pairs=[], reference_pixel=None)
