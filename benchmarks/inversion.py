@@ -284,6 +284,76 @@ def large_run(folder: Path, closure: bool) -> None:
     )
 
 
+# ------------------------------------------------------------------------------------------------
+# Real stack: Mexico City, Strata and MintPy on the same interferograms
+# ------------------------------------------------------------------------------------------------
+MEXICO = HERE.parent.parent / "shared" / "data" / "pyrate_cropA"
+MEXICO_REFERENCE = (-99.176, 19.373)  # western hills, firm ground
+
+
+def mexico(_: argparse.Namespace) -> None:
+    """The PyRate/GAMMA Mexico City stack through Strata's workflow and MintPy's inversion + velocity."""
+    import shutil
+
+    import h5py
+
+    from strata.insar.config import InsarConfig
+    from strata.insar.io import open_stack, write_stack_as
+    from strata.insar.workflow import run
+
+    python = ensure_mintpy()
+    folder = WORK / "mexico"
+    shutil.rmtree(folder, ignore_errors=True)
+    config = InsarConfig.from_dict(
+        {
+            "input": {"path": str(MEXICO), "format": "gamma"},
+            "output": str(folder / "strata"),
+            "closure": {"enabled": False},
+            "corrections": {"reference_lonlat": MEXICO_REFERENCE},
+        }
+    )
+    start = time.perf_counter()
+    result = run(config)
+    strata_seconds = time.perf_counter() - start
+    row, col = result.summary["reference"]["row"], result.summary["reference"]["col"]
+    stack_file = write_stack_as(open_stack(MEXICO, "gamma"), folder / "mintpy", "mintpy")
+    with h5py.File(stack_file, "r+") as f:
+        f.attrs.update(REF_Y=str(row), REF_X=str(col), NCORRLOOKS="20")
+    bin_dir = python.parent
+    start = time.perf_counter()
+    for command in (
+        [str(bin_dir / "ifgram_inversion.py"), str(stack_file), "-w", "var"],
+        [str(bin_dir / "timeseries2velocity.py"), "timeseries.h5", "-o", "velocity.h5"],
+    ):
+        subprocess.run([str(python), *command], cwd=stack_file.parent, check=True, capture_output=True)
+    mintpy_seconds = time.perf_counter() - start
+    with h5py.File(stack_file.parent / "velocity.h5") as f:
+        mintpy_velocity = f["velocity"][...] * 1000.0
+    with h5py.File(stack_file.parent / "temporalCoherence.h5") as f:
+        mintpy_coherence = f["temporalCoherence"][...]
+    import rasterio
+
+    with rasterio.open(result.paths["velocity"]) as src:
+        strata_velocity = src.read(1)
+    both = np.isfinite(strata_velocity) & (mintpy_coherence >= 0.7)
+    difference = strata_velocity[both] - mintpy_velocity[both]
+    print(f"Mexico City (PyRate cropA, 13 dates, 30 interferograms), reference row {row} col {col}")
+    for name, values, seconds in (
+        ("Strata", strata_velocity[both], strata_seconds),
+        ("MintPy", mintpy_velocity[both], mintpy_seconds),
+    ):
+        p1, p5, p50, p95 = np.percentile(values, [1, 5, 50, 95])
+        print(
+            f"{name:7s} velocity mm/yr: p1 {p1:7.1f}  p5 {p5:7.1f}  median {p50:7.1f}  p95 {p95:6.1f}"
+            f"   ({seconds:.1f} s end to end)"
+        )
+    print(
+        f"Strata - MintPy over {both.sum()} pixels coherent in both: median {np.median(difference):.1f}, "
+        f"RMS {np.sqrt(np.mean(difference**2)):.1f} mm/yr, correlation "
+        f"{np.corrcoef(strata_velocity[both], mintpy_velocity[both])[0, 1]:.3f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=200, help="grid side of the comparison stack")
@@ -293,6 +363,7 @@ def main() -> None:
     parser.add_argument("--mintpy-pixels", type=int, default=2000, help="pixels MintPy inverts (it is slow)")
     parser.add_argument("--large", action="store_true", help="3000x3000 x ~375-ifg stack on disk, peak RSS")
     parser.add_argument("--closure", action="store_true", help="--large: also correct unwrapping errors")
+    parser.add_argument("--mexico", action="store_true", help="real Mexico City stack: Strata vs MintPy maps")
     parser.add_argument("--mintpy-worker", nargs=2, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--large-run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -302,6 +373,8 @@ def main() -> None:
         large_run(args.large_run, args.closure)
     elif args.large:
         large(args)
+    elif args.mexico:
+        mexico(args)
     else:
         compare(args)
 
