@@ -355,3 +355,22 @@ def test_cli_inputs_parse_lists_and_json() -> None:
     }
     with pytest.raises(InputError, match="expected name=value"):
         parse_inputs(["novalue"], None)
+
+
+def test_wps_stored_execute_answers_at_once_with_a_status_location(server: Server) -> None:
+    with server.client() as client:
+        accepted = client.get(
+            "/wps?service=WPS&request=Execute&identifier=echo&storeExecuteResponse=true&status=true"
+            "&datainputs=message=later;duration=0.3"
+        )
+        root = ElementTree.fromstring(accepted.content)
+        assert root.find(f"{WPS}Status/{WPS}ProcessSucceeded") is None
+        location = root.get("statusLocation")
+        deadline = time.monotonic() + 60
+        while (status := ElementTree.fromstring(client.get(location).content)).find(
+            f"{WPS}Status/{WPS}ProcessSucceeded"
+        ) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    literal = status.find(f"{WPS}ProcessOutputs/{WPS}Output/{WPS}Data/{WPS}LiteralData")
+    assert literal is not None and literal.text == "later"

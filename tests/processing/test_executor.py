@@ -7,10 +7,12 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import rasterio
+from pydantic import BaseModel, ConfigDict, Field
 from pyproj import Transformer
 from rasterio.transform import from_origin
 from typer.testing import CliRunner
@@ -18,10 +20,39 @@ from typer.testing import CliRunner
 from strata.cli import build_app
 from strata.processing.executor import jobqueue_cluster
 from strata.processing.jobs import JobStatus
+from strata.processing.process import PlanContext, Process, Publication
 from strata.processing.products import DERIVED_COLLECTION, result_file
 from strata.processing.runtime import Processing
-from strata.processing.workplan import StepState
+from strata.processing.workplan import Step, StepContext, StepState
 from strata.settings import Settings
+
+
+class HeartbeatInputs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    heartbeat: str = Field(description="File the step appends a line to every 50 ms.")
+
+
+def beat_without_checking(ctx: StepContext) -> dict[str, Any]:
+    """A step that never reports progress, so never sees a stop request."""
+    path = Path(ctx.inputs["heartbeat"])
+    while True:
+        with path.open("a") as out:
+            out.write("beat\n")
+        time.sleep(0.05)
+
+
+class Stubborn(Process):
+    id = "stubborn"
+    title = "Stubborn"
+    description = "Writes heartbeats until killed."
+    inputs = HeartbeatInputs
+    outputs = HeartbeatInputs
+
+    def plan(self, inputs: BaseModel, context: PlanContext) -> list[Step]:
+        return [Step.of(beat_without_checking, "beat")]
+
+    def publish(self, inputs: BaseModel, record: dict[str, Any]) -> Publication:
+        return Publication()
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +138,21 @@ def test_worker_lost_on_every_attempt_is_an_infrastructure_failure(processing: P
     assert "after 2 attempts" in job.message
     logs = processing.service.store.logs(job.id)
     assert any("infrastructure failure in step echo" in line and "attempt 2/2" in line for line in logs)
+
+
+def test_dismiss_restarts_the_worker_of_a_step_that_ignores_the_stop(
+    processing: Processing, tmp_path: Path
+) -> None:
+    processing.service.registry.register(Stubborn())
+    heartbeat = tmp_path / "heartbeat"
+    job = processing.service.submit("stubborn", {"heartbeat": str(heartbeat)}, None)
+    while not heartbeat.exists():
+        time.sleep(0.05)
+    assert processing.service.dismiss(job.id, None).status == JobStatus.DISMISSED
+    assert any("restarting workers" in line for line in processing.service.store.logs(job.id))
+    beats = heartbeat.read_text().count("beat")
+    time.sleep(1.0)  # a live step would have written ~20 more beats by now
+    assert heartbeat.read_text().count("beat") == beats
 
 
 @pytest.mark.parametrize(

@@ -57,13 +57,6 @@ _EXCEPTION_TYPES: dict[type[Exception], str] = {
     JobNotFoundError: "no-such-job",
     ResultsNotReadyError: "result-not-ready",
 }
-CONFORMANCE = [
-    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
-    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
-    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
-    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
-]
 
 
 def _ogc_exception(exc: Exception) -> JSONResponse:
