@@ -58,6 +58,18 @@ def _check_window(window: tuple[int, int], name: str) -> tuple[int, int]:
     return rows, cols
 
 
+def _aligned_chunks(length: int, size: int, minimum: int) -> tuple[int, ...]:
+    """Chunks of ``size`` along an axis of ``length``, the last one at least ``minimum`` (a depth)."""
+    chunks = [size] * (length // size)
+    remainder = length - size * len(chunks)
+    if remainder:
+        if chunks and remainder < minimum:
+            chunks[-1] += remainder
+        else:
+            chunks.append(remainder)
+    return tuple(chunks)
+
+
 def multilook(data: Array, looks: tuple[int, int]) -> Array:
     """Average non-overlapping ``looks`` blocks of a 2-D raster (complex or real).
 
@@ -238,9 +250,12 @@ def coherence(
     _check_pair(reference, secondary)
     window = _check_window(window, "window")
     if _is_dask(reference, secondary, phase):
-        depth = {0: window[0] // 2 + 1, 1: window[1] // 2 + 1}
+        half = (window[0] // 2 + 1, window[1] // 2 + 1)
         ref = da.asarray(reference)
-        chunks = tuple(max(c, 2 * d) for c, d in zip(ref.chunksize, depth.values(), strict=True))
+        chunks = tuple(
+            _aligned_chunks(n, max(c, 2 * h), h)
+            for n, c, h in zip(ref.shape, ref.chunksize, half, strict=True)
+        )
         arrays = [ref.rechunk(chunks), da.asarray(secondary).rechunk(chunks)]
         if phase is not None:
             arrays.append(da.asarray(phase).rechunk(chunks))
@@ -248,11 +263,14 @@ def coherence(
         def block(*blocks: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
             return _coherence_block(blocks[0], blocks[1], blocks[2] if len(blocks) > 2 else None, window)
 
+        # the kernel mirrors the raster edges itself: blocks overlap only where they meet
         coh = da.map_overlap(
             block,
             *arrays,
-            depth=depth,
-            boundary="reflect",
+            depth={
+                axis: h if len(c) > 1 else 0 for axis, (c, h) in enumerate(zip(chunks, half, strict=True))
+            },
+            boundary="none",
             dtype=np.float32,
             meta=np.array((), dtype=np.float32),
         )
@@ -336,18 +354,6 @@ def _goldstein_block(ifg: npt.NDArray[np.complex64], alpha: float, patch: int) -
     result = out[step : step + rows, step : step + cols].astype(np.complex64)
     result[~valid] = np.nan
     return result
-
-
-def _aligned_chunks(length: int, size: int, minimum: int) -> tuple[int, ...]:
-    """Chunks of ``size`` (a multiple of the patch step) along an axis, the last one >= ``minimum``."""
-    chunks = [size] * (length // size)
-    remainder = length - size * len(chunks)
-    if remainder:
-        if chunks and remainder < minimum:
-            chunks[-1] += remainder
-        else:
-            chunks.append(remainder)
-    return tuple(chunks)
 
 
 def goldstein_filter(ifg: Array, alpha: float = 0.5, patch: int = 32) -> Array:
