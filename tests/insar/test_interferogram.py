@@ -78,6 +78,17 @@ def test_coherence_equals_the_scipy_boxcar_with_mirrored_edges(shape, window):
     np.testing.assert_allclose(coherence(first, second, window, phase=phase), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("shape", "chunks", "window"), [((5, 300), (5, 64), (20, 5)), ((100, 100), (7, 7), (5, 20))]
+)
+def test_lazy_coherence_equals_eager_for_any_chunking(shape, chunks, window):
+    rng = np.random.default_rng(6)
+    first = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+    second = (first + rng.standard_normal(shape)).astype(np.complex64)
+    lazy = coherence(da.from_array(first, chunks=chunks), da.from_array(second, chunks=chunks), window)
+    np.testing.assert_allclose(lazy.compute(), coherence(first, second, window), atol=1e-6)
+
+
 def _correlated_pair(rng: np.random.Generator, gamma: float, shape: tuple[int, int]):
     def circular() -> np.ndarray:
         return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)
