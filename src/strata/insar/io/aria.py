@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import h5py
 import netCDF4
 import numpy as np
 import numpy.typing as npt
@@ -203,10 +204,15 @@ def _product_name(stack: xr.Dataset, later: np.datetime64, earlier: np.datetime6
     return f"S1-GUNW-A-R-005-tops-{pair}-004021-{lon_tag}_{lat_tag}-PP-0000-v3_0_1.nc"
 
 
-def _create(
-    path: Path, stack: xr.Dataset, bperp: float, later: str, earlier: str, chunk: int
-) -> netCDF4.Dataset:
-    ds = netCDF4.Dataset(path, "w", format="NETCDF4")
+def _create(path: Path, stack: xr.Dataset, bperp: float, later: str, earlier: str, chunk: int) -> None:
+    """Create a GUNW product with its metadata and empty (chunked, compressed) data layers."""
+    with NETCDF_LOCK, netCDF4.Dataset(path, "w", format="NETCDF4") as ds:
+        _fill_product(ds, stack, bperp, later, earlier, chunk)
+
+
+def _fill_product(
+    ds: netCDF4.Dataset, stack: xr.Dataset, bperp: float, later: str, earlier: str, chunk: int
+) -> None:
     ds.setncatts(
         {"Conventions": "CF-1.6", "product_type": "UNW GEO IFG", "title": "ARIA standard product UNW GEO IFG"}
     )
@@ -253,7 +259,6 @@ def _create(
         group.createDimension("granules", 1)
         granules = group.createVariable("L1InputGranules", str, ("granules",))
         granules[0] = f"S1A_IW_SLC__1SDV_{date}T004021_{date}T004048_000000_000000_0000"
-    return ds
 
 
 def _write_block(data: Any, k: int, rows: slice, cols: slice, arrays: dict[str, npt.NDArray[Any]]) -> None:
@@ -281,27 +286,14 @@ def write_aria(stack: xr.Dataset, path: Path) -> Path:
     if "connected_components" in stack:
         names.append("connected_components")
     chunk = int(stack["unwrapped_phase"].chunks[1][0]) if stack["unwrapped_phase"].chunks else 512
-    files = ExitStack()
-    try:
-        with NETCDF_LOCK:
-            products = [
-                files.enter_context(
-                    _create(
-                        folder / _product_name(stack, sec, ref),
-                        stack,
-                        float(b),
-                        yyyymmdd(sec),
-                        yyyymmdd(ref),
-                        chunk,
-                    )
-                )
-                for ref, sec, b in zip(refs, secs, bperp, strict=True)
-            ]
+    targets = [folder / _product_name(stack, sec, ref) for ref, sec in zip(refs, secs, strict=True)]
+    for target, ref, sec, b in zip(targets, refs, secs, bperp, strict=True):
+        _create(target, stack, float(b), yyyymmdd(sec), yyyymmdd(ref), chunk)
+    # The data go in through h5py: netCDF-C keeps every written chunk of an open file in memory
+    # until it is closed, h5py does not (hundreds of products stay open while blocks stream in).
+    with ExitStack() as files:
+        products = [files.enter_context(h5py.File(target, "r+")) for target in targets]
         for r, c, arrays in iter_blocks(stack, names):
-            with NETCDF_LOCK:
-                for k, product in enumerate(products):
-                    _write_block(product[DATA], k, r, c, arrays)
-    finally:
-        with NETCDF_LOCK:
-            files.close()
+            for k, product in enumerate(products):
+                _write_block(product[DATA], k, r, c, arrays)
     return folder
