@@ -6,11 +6,13 @@ boxcar coherence and the Goldstein-filtered interferogram, as ``strata insar ifg
 include reading the SLCs (from the page cache). Each measurement runs in its own process so that
 its peak RSS (``ru_maxrss``) is its own:
 
-- ``dask`` (:func:`read_slc_geotiffs`, ``--chunk`` blocks) at two sizes, the second 4x the area;
+- ``dask`` (:func:`read_slc_geotiffs`, ``--chunk`` blocks) at two sizes, the second 4x the area:
+  memory follows a row of blocks (the overlaps of the boxcar need the neighbouring blocks), so it
+  grows with the raster width and ``--chunk``, not with the area;
 - ``numpy`` (the same kernels on whole in-memory arrays) at the small size: the peer, whose
   memory grows with the raster.
 
-    .venv/bin/python benchmarks/interferometry.py --rows 4096 --cols 8192
+    .venv/bin/python benchmarks/interferometry.py --rows 2048 --cols 8192 --chunk 2048
 """
 
 from __future__ import annotations
