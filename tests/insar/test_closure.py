@@ -1,9 +1,25 @@
 import numpy as np
 import pytest
+import xarray as xr
 
-from strata.insar.closure import closure_phase, correct_unwrapping_errors, detect_bad_interferograms
+from strata.demo import DemoConfig, _tehran_config
+from strata.insar.closure import (
+    closure_phase,
+    correct_unwrapping_errors,
+    detect_bad_interferograms,
+    reference_ambiguity,
+)
+from strata.insar.config import InsarConfig
+from strata.insar.errors import NetworkGapWarning
 from strata.insar.network import build_network
-from strata.insar.simulate import GridConfig, SimulationConfig, UnwrappingErrorConfig, simulate_stack
+from strata.insar.simulate import (
+    GridConfig,
+    SimulationConfig,
+    UnwrappingErrorConfig,
+    simulate_stack,
+    write_stack,
+)
+from strata.insar.workflow import run
 
 N_DATE = 30
 
@@ -79,3 +95,45 @@ def test_simulated_stack_unwrapping_errors_are_corrected():
     affected = truth != 0
     assert np.mean(result.ambiguity[affected] == truth[affected]) >= 0.95
     assert np.mean(result.ambiguity[~affected] != 0) < 0.001
+
+
+def test_reference_ambiguity_is_decided_by_the_majority():
+    pairs, phase, _ = consistent_stack(npix=600, seed=4)
+    cycles = np.zeros(phase.shape, dtype=np.int16)
+    cycles[7, :120] = 1
+    cycles[30, 100:200] = -2
+    raw = phase + 2 * np.pi * cycles
+    reference = 110  # inside both error patches
+    referenced = raw - raw[:, reference : reference + 1]
+    found = reference_ambiguity(referenced, pairs)
+    np.testing.assert_array_equal(found, cycles[:, reference])
+    # Referenced to the corrected reference phase, the correction names the injected pixels.
+    result = correct_unwrapping_errors(referenced + 2 * np.pi * found[:, None], pairs)
+    assert np.mean(result.ambiguity == cycles) > 0.999
+
+
+def test_tehran_like_stack_with_reference_in_an_unwrapping_error(tmp_path):
+    """Regression (demo): a reference inside an error patch moved that error to the whole scene."""
+    sim = simulate_stack(_tehran_config(DemoConfig(size=64, years=1, generated=0)))
+    truth = sim.unwrapping_errors.values
+    labels = [str(p) for p in sim.unwrapping_errors["pair"].values]
+    patch = truth[sim.error_pairs[0]] != 0
+    row, col = np.unravel_index(np.argmax(np.where(patch, sim.base_coherence.values, -1.0)), patch.shape)
+    stack = write_stack(sim, tmp_path / "stack", "licsar")
+    config = InsarConfig.from_dict(
+        {
+            "input": {"path": str(stack), "format": "licsar"},
+            "output": str(tmp_path / "out"),
+            "corrections": {"reference_rowcol": [int(row), int(col)]},
+        }
+    )
+    with pytest.warns(NetworkGapWarning):
+        result = run(config)
+    with xr.open_dataset(result.paths["unwrapping_corrections"]) as products:
+        order = [labels.index(str(p)) for p in products["pair"].values]
+        cycles = products["cycles"].values.astype(np.int16)
+    expected = truth[order]
+    injected = expected != 0
+    assert injected.sum() > 500
+    assert np.mean(cycles[injected] == expected[injected]) >= 0.95
+    assert np.count_nonzero(cycles[~injected]) < 0.05 * injected.sum()

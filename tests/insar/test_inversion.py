@@ -134,6 +134,73 @@ def test_nsbas_ties_disconnected_network_and_flags_gap_epochs():
     assert np.all(np.median(sbas.model_share, axis=1)[16:20] > 0.95)
 
 
+def disconnected_network(after=19):
+    """3-nearest network without the pairs spanning dates ``after`` and ``after + 1``: two subsets."""
+    pairs = build_network(DATES, n_nearest=3)
+    return pairs[~((pairs[:, 0] <= after) & (pairs[:, 1] > after))]
+
+
+def test_imposed_epochs_std_matches_dense_prior_covariance():
+    rng = np.random.default_rng(8)
+    dates = DATES[:16]
+    pairs = build_network(dates, n_nearest=3)
+    pairs = pairs[~((pairs[:, 0] <= 7) & (pairs[:, 1] > 7))]
+    assert connectivity(pairs, dates).n_components == 2
+    phase = rng.normal(0.0, 1.0, (len(pairs), 1))
+    weight = rng.uniform(1.0, 5.0, (len(pairs), 1))
+    gamma = 1e-3
+    result = invert_nsbas(phase, pairs, dates, weight=weight, gamma=gamma)
+    # Dense: estimate with the gamma constraint, covariance with the misfit-weighted constraint.
+    w = weight[:, 0]
+    design = np.hstack([incidence_matrix(pairs, 16)[:, 1:], np.zeros((len(pairs), 2))])
+    model = time_functions(dates).matrix
+    constraint = np.hstack([np.vstack([np.zeros((1, 15)), np.eye(15)]), -model])
+    data_normal = design.T @ (w[:, None] * design)
+    normal = data_normal + gamma**2 * w.mean() * constraint.T @ constraint
+    solution = np.linalg.solve(normal, design.T @ (w * phase[:, 0]))
+    resolution = np.linalg.solve(normal, data_normal)
+    share = np.clip(1 - np.diag(resolution)[:15], 0.0, 1.0)
+    np.testing.assert_allclose(result.model_share[1:, 0], share, atol=1e-5)
+    assert 15 - np.trace(resolution[:15, :15]) > 0.5  # one direction (the offset) is imposed
+    residual = phase[:, 0] - design @ solution
+    sigma2 = (w * residual**2).sum() / (len(pairs) - np.trace(resolution))
+    series = np.concatenate([[0.0], solution[:15]])
+    determined = np.concatenate([[True], share < 0.5])
+    misfit = series - model @ solution[15:]
+    model_var = max((misfit[determined] ** 2).sum() / (determined.sum() - 2), sigma2 / w.mean())
+    covariance = sigma2 * np.linalg.inv(data_normal + sigma2 / model_var * constraint.T @ constraint)
+    np.testing.assert_allclose(result.timeseries_std[1:, 0], np.sqrt(np.diag(covariance)[:15]), rtol=1e-3)
+    assert result.timeseries_std[1:, 0].max() < 10 * np.sqrt(sigma2)
+
+
+@pytest.mark.parametrize("network", ["dates_without_data", "disconnected_subsets"])
+def test_std_after_network_gap_is_of_the_order_of_the_error(network):
+    pairs = gap_network() if network == "dates_without_data" else disconnected_network()
+    assert connectivity(pairs, DATES).n_components > 1
+    phase, truth, _ = synthetic(pairs, npix=2000, seed=5, noise=0.2, aps=0.3)
+    result = invert_nsbas(phase, pairs, DATES)
+    error = result.timeseries - truth
+    for epochs in (slice(1, 15), slice(15, 21), slice(21, None)):
+        spread = error[epochs].std()
+        sigma = result.timeseries_std[epochs]
+        assert np.mean(np.abs(error[epochs]) <= 3 * sigma) > 0.97
+        assert 0.5 * spread < np.median(sigma) < 2 * spread
+
+
+def test_velocity_uncertainty_across_a_network_gap():
+    pairs = gap_network()
+    phase, _, velocity = synthetic(pairs, npix=2000, seed=5, noise=0.2, aps=0.3)
+    result = invert_nsbas(phase, pairs, DATES)
+    imposed = result.model_share >= 0.5
+    assert np.all(imposed[15:21]) and not imposed[:15].any()
+    # Model-imposed epochs dropped, the offset across the gap left free by a step.
+    fit = fit_velocity(result.timeseries, DATES, model_share=result.model_share, steps=[DATES[21]])
+    np.testing.assert_array_equal(fit.epochs_used, np.count_nonzero(~imposed, axis=0))
+    error = fit.velocity - velocity
+    assert np.mean(np.abs(error) <= 3 * fit.velocity_std) > 0.9
+    assert 0.5 * error.std() < np.median(fit.velocity_std) < 2 * error.std()
+
+
 def test_seasonal_model_parameters():
     pairs = build_network(DATES, n_nearest=3)
     phase, _, velocity = synthetic(pairs, seed=4, aps=0.05, noise=0.05, seasonal=2.0)

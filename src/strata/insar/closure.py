@@ -12,6 +12,9 @@ Public functions
 ``correct_unwrapping_errors(phase, pairs, *, weight=None, passes=2, threads=None) -> UnwrappingCorrection``
     Integer 2-pi ambiguities per interferogram and pixel, estimated from the closures without
     connected components.
+``reference_ambiguity(phase, pairs, *, weight=None) -> array``
+    Unwrapping error (2-pi cycles) carried by the reference point of each interferogram, decided
+    by the majority of the pixels of a sample spread over the scene.
 
 Correction method
 -----------------
@@ -26,6 +29,19 @@ majority of correct interferograms. A rounded ambiguity is kept only where the i
 evidence — a non-zero integer misclosure in at least half of its triplets at that pixel — and a
 pixel is left unchanged if the correction does not reduce its number of non-zero integer closures.
 Interferograms that are in no triplet cannot be checked and are never changed.
+
+Reference point
+---------------
+Closures are invariant to referencing only if the reference phase itself closes: when the
+reference point lies in a region that an interferogram unwrapped with an error of ``k`` cycles,
+subtracting its phase moves that error to every other pixel, and the correction then "fixes" the
+whole scene except that region — a consistent phase, but ambiguities that name the wrong pixels.
+Which side of an unwrapping jump is wrong is decided by the majority of the scene (an unwrapping
+error is a patch; the rest of the interferogram is right): :func:`reference_ambiguity` runs the
+correction on a sample of pixels spread over the scene and returns, per interferogram, minus the
+most common ambiguity — the error of the reference itself, to be removed from the reference phase
+before referencing (``reference_phase - 2 pi k``). It depends only on the referenced phase, so
+arbitrary integer offsets of the unwrapper cancel.
 """
 
 from __future__ import annotations
@@ -47,6 +63,7 @@ __all__ = [
     "closure_phase",
     "correct_unwrapping_errors",
     "detect_bad_interferograms",
+    "reference_ambiguity",
 ]
 
 TWO_PI = 2.0 * np.pi
@@ -294,3 +311,39 @@ def correct_unwrapping_errors(
         nonzero_before=nonzero_before.reshape(spatial).astype(np.int32),
         nonzero_after=nonzero_after.reshape(spatial).astype(np.int32),
     )
+
+
+def reference_ambiguity(
+    phase: npt.ArrayLike,
+    pairs: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+) -> npt.NDArray[np.int16]:
+    """Unwrapping error of the reference point in each interferogram, by majority over the scene.
+
+    Parameters
+    ----------
+    phase
+        (n_pair, n_sample) unwrapped phase (rad) of pixels spread over the scene, referenced to the
+        reference point; NaN where missing.
+    pairs
+        (n_pair, 2) date indices.
+    weight
+        Optional weights of the L1 fits, as in :func:`correct_unwrapping_errors`.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_pair,) int16 cycles ``k`` carried by the reference: ``phase + 2 pi k`` (equivalently a
+        reference phase corrected by ``- 2 pi k``) leaves most pixels of each interferogram without
+        correction. 0 for interferograms without valid sample pixels.
+    """
+    data, index = _as_stack(phase, pairs)
+    flat = data.reshape(data.shape[0], -1)
+    ambiguity = correct_unwrapping_errors(flat, index, weight=weight).ambiguity
+    cycles = np.zeros(flat.shape[0], dtype=np.int16)
+    for k in range(flat.shape[0]):
+        values, counts = np.unique(ambiguity[k][np.isfinite(flat[k])], return_counts=True)
+        if values.size:
+            cycles[k] = -values[np.argmax(counts)]
+    return cycles

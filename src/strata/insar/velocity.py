@@ -8,10 +8,11 @@ Public functions
     The design matrix of the temporal model, shared with the NSBAS inversion. Columns, in order:
     ``velocity`` (t in years), ``intercept`` (1), then ``annual_sin``/``annual_cos`` when
     ``seasonal``, then one ``step_YYYYMMDD`` Heaviside column per step date.
-``fit_velocity(timeseries, dates, *, seasonal=False, steps=(), timeseries_std=None) -> VelocityFit``
-    Vectorised weighted least squares per pixel; NaN epochs are dropped per pixel. Uncertainty of
-    every parameter propagated from the residuals (a posteriori variance factor, MintPy's
-    ``residue`` method) or, with ``uncertainty="covariance"``, from ``timeseries_std`` alone.
+``fit_velocity(timeseries, dates, *, seasonal=False, steps=(), timeseries_std=None, model_share=None)``
+    Vectorised weighted least squares per pixel; NaN epochs are dropped per pixel, and so are
+    epochs imposed by the NSBAS model (``model_share`` >= 0.5). Uncertainty of every parameter
+    propagated from the residuals (a posteriori variance factor, MintPy's ``residue`` method) or,
+    with ``uncertainty="covariance"``, from ``timeseries_std`` alone.
 ``bootstrap_velocity(timeseries, dates, *, samples=100, seed=0, ...) -> VelocityBootstrap``
     Standard deviation of the velocity over fits on dates resampled with replacement (seeded), as
     LiCSBAS ``vel_std`` and MintPy ``bootstrap``.
@@ -40,6 +41,9 @@ __all__ = [
     "time_functions",
     "weighted_least_squares",
 ]
+
+IMPOSED = 0.5
+"""Epochs whose NSBAS model share is at least this are imposed by the model, not data: dropped."""
 
 FloatArray = npt.NDArray[np.float64]
 DAYS_PER_YEAR = 365.25
@@ -194,6 +198,7 @@ def fit_velocity(
     steps: Sequence[np.datetime64] = (),
     timeseries_std: npt.ArrayLike | None = None,
     uncertainty: Literal["residual", "covariance"] = "residual",
+    model_share: npt.ArrayLike | None = None,
 ) -> VelocityFit:
     """Fit velocity (and optional annual terms and steps) per pixel.
 
@@ -204,15 +209,23 @@ def fit_velocity(
     dates
         (n_date,) dates of the epochs.
     seasonal, steps
-        Temporal model, see :func:`time_functions`.
+        Temporal model, see :func:`time_functions`. Across a network gap the offset between the
+        subsets of an NSBAS series is imposed by the inversion's own temporal model; a step at the
+        first date after each gap (:func:`strata.insar.network.connectivity` gives the gaps)
+        leaves that offset free, so the velocity and its uncertainty come from the data alone.
     timeseries_std
         Optional (n_date, *spatial) or (n_date,) one-sigma uncertainty per epoch (e.g.
-        ``Inversion.timeseries_std``); epochs are weighted by ``1 / std**2``. Epochs imposed by the
-        NSBAS model carry a very large std and so do not feed back into the fit.
+        ``Inversion.timeseries_std``); epochs are weighted by ``1 / std**2``. After a network gap
+        the NSBAS std includes the uncertainty of the model-imposed offset, common to the whole
+        subset: with a step at the gap, prefer equal weights (leave this ``None``).
     uncertainty
         ``"residual"``: parameter covariance scaled by the a posteriori variance factor of the
         residuals (MintPy ``residue``); ``"covariance"``: propagated from ``timeseries_std`` alone
         (requires it).
+    model_share
+        Optional (n_date, *spatial) ``Inversion.model_share``: epochs the NSBAS model imposed
+        (share >= 0.5, e.g. dates inside a gap) are dropped, since their value is the model's
+        prediction and would feed it back into the fit.
 
     Returns
     -------
@@ -231,6 +244,9 @@ def fit_velocity(
         std = np.broadcast_to(np.asarray(timeseries_std, dtype=np.float64).reshape(n_date, -1), values.shape)
         with np.errstate(divide="ignore", invalid="ignore"):
             weights = np.where(valid & np.isfinite(std) & (std > 0), 1.0 / std**2, 0.0)
+    if model_share is not None:
+        share = np.asarray(model_share, dtype=np.float64).reshape(n_date, -1)
+        weights = np.where(share >= IMPOSED, 0.0, weights)
     values = np.where(weights > 0, values, 0.0)
     params, inverse, residual = weighted_least_squares(values, weights, functions.matrix)
     used = np.count_nonzero(weights > 0, axis=0)

@@ -46,7 +46,7 @@ from dask.callbacks import Callback
 from dask.delayed import delayed
 from scipy import ndimage
 
-from strata.insar.closure import closure_phase, correct_unwrapping_errors
+from strata.insar.closure import closure_phase, correct_unwrapping_errors, reference_ambiguity
 from strata.insar.config import ConfigError, InsarConfig
 from strata.insar.corrections import deramp, estimate_dem_error, phase_elevation, pixel_of, select_reference
 from strata.insar.errors import StackError
@@ -86,6 +86,9 @@ SLANT_RANGE = 875_000.0
 """Slant range (m) used for the DEM error when the stack does not give one (Sentinel-1 IW)."""
 INCIDENCE = 39.0
 """Incidence angle (degrees) used when the stack has no ``incidence_angle`` layer."""
+SAMPLE_SIDE = 64
+"""Side of the regular grid of pixels sampled by the statistics pass to check the reference point's
+own unwrapping errors (:func:`strata.insar.closure.reference_ambiguity`)."""
 
 
 @dataclass(frozen=True)
@@ -199,10 +202,13 @@ class _BlockStatistics:
     maps: dict[str, F32]
     coherence_sum: npt.NDArray[np.float64]
     valid_count: npt.NDArray[np.float64]
+    sample: F32
 
 
-def _block_statistics(stack: xr.Dataset, spans: npt.NDArray[np.float64], window: Window) -> _BlockStatistics:
-    """Mean coherence, coverage and stacked phase velocity of one block."""
+def _block_statistics(
+    stack: xr.Dataset, spans: npt.NDArray[np.float64], window: Window, step: int
+) -> _BlockStatistics:
+    """Mean coherence, coverage, stacked phase velocity and a phase sample (every ``step`` pixels)."""
     arrays = _read(stack, ("unwrapped_phase", "coherence"), window)
     phase, coherence = arrays["unwrapped_phase"], arrays["coherence"]
     n_pair = phase.shape[0]
@@ -223,6 +229,7 @@ def _block_statistics(stack: xr.Dataset, spans: npt.NDArray[np.float64], window:
         maps=maps,
         coherence_sum=coherence_valid.reshape(n_pair, -1).sum(axis=1),
         valid_count=valid.reshape(n_pair, -1).sum(axis=1).astype(np.float64),
+        sample=phase[:, -window[0].start % step :: step, -window[1].start % step :: step].reshape(n_pair, -1),
     )
 
 
@@ -405,7 +412,8 @@ class _Run:
         stack = self.stack.isel(pair=np.flatnonzero(keep))
         spans = days[keep].astype(np.float64) / 365.25
         with self.timer("statistics"):
-            blocks = self.blocks(lambda w: _block_statistics(stack, spans, w), "statistics")
+            step = -(-max(self.shape) // SAMPLE_SIDE)
+            blocks = self.blocks(lambda w: _block_statistics(stack, spans, w, step), "statistics")
             self.gather(blocks)
         valid = np.sum([b.valid_count for b in blocks], axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -427,6 +435,7 @@ class _Run:
             min_coverage=options.min_coverage,
         )
         self.stack = stack.isel(pair=np.flatnonzero(quality))
+        self.sample = np.concatenate([b.sample for b in blocks], axis=1)[quality].astype(np.float32)
         index = pair_indices(self.stack["reference"].values, self.stack["secondary"].values)
         self.dates, self.pairs = index.dates, index.pairs
         self.labels = [str(p) for p in self.stack["pair"].values]
@@ -469,7 +478,10 @@ class _Run:
                 )
                 row, col, mode = point.row, point.col, "automatic"
             self.ref_pixel = (row, col)
-            self.ref_phase = self._reference_phase(row, col)
+            # An unwrapping error at the reference would move to every other pixel: remove it first.
+            median = self._reference_phase(row, col)
+            cycles = reference_ambiguity(self.sample - median[:, None], self.pairs)
+            self.ref_phase = median - np.float32(2.0 * np.pi) * cycles
         self.summary["reference"] = {
             "row": row,
             "col": col,
