@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import time
+import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,10 @@ from pyproj import Transformer
 from rasterio.transform import from_origin
 from typer.testing import CliRunner
 
+from strata.catalog.model import Item
 from strata.cli import build_app
+from strata.insar.simulate import AcquisitionConfig, GridConfig, SimulationConfig, simulate_stack, write_stack
+from strata.processing.errors import ProcessInputError
 from strata.processing.executor import jobqueue_cluster
 from strata.processing.jobs import JobStatus
 from strata.processing.process import PlanContext, Process, Publication
@@ -148,11 +154,62 @@ def test_dismiss_restarts_the_worker_of_a_step_that_ignores_the_stop(
     job = processing.service.submit("stubborn", {"heartbeat": str(heartbeat)}, None)
     while not heartbeat.exists():
         time.sleep(0.05)
-    assert processing.service.dismiss(job.id, None).status == JobStatus.DISMISSED
+    assert processing.service.dismiss(job.id, None, timeout=180).status == JobStatus.DISMISSED
     assert any("restarting workers" in line for line in processing.service.store.logs(job.id))
     beats = heartbeat.read_text().count("beat")
     time.sleep(1.0)  # a live step would have written ~20 more beats by now
     assert heartbeat.read_text().count("beat") == beats
+
+
+def _zip(target: Path, files: list[Path], root: Path) -> Path:
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in files:
+            archive.write(path, path.relative_to(root))
+    return target
+
+
+def test_sbas_on_a_stack_chosen_by_catalog_query(processing: Processing, tmp_path: Path) -> None:
+    config = SimulationConfig(
+        seed=4,
+        grid=GridConfig(rows=48, cols=40, chunk_size=16),
+        acquisitions=AcquisitionConfig(end=dt.date(2019, 5, 31)),
+    )
+    geoc = write_stack(simulate_stack(config), tmp_path / "stack", "licsar")
+    bbox = (-99.25, 19.452, -99.21, 19.5)
+    footprint = {
+        "type": "Polygon",
+        "coordinates": [
+            [[-99.25, 19.452], [-99.21, 19.452], [-99.21, 19.5], [-99.25, 19.5], [-99.25, 19.452]]
+        ],
+    }
+    products = {f"LICSAR_{d.name}": sorted(d.iterdir()) for d in sorted(geoc.iterdir()) if d.is_dir()}
+    products["LICSAR_frame"] = sorted(p for p in geoc.iterdir() if p.is_file())
+    for product_id, files in products.items():
+        when = datetime(2019, 1, 1, tzinfo=UTC)
+        item = Item(
+            id=product_id,
+            collection="licsar-ifg",
+            geometry=footprint,
+            bbox=bbox,
+            start_datetime=when,
+            end_datetime=when,
+            assets={"data": {"href": f"{product_id}.zip"}},
+        )
+        processing.products.archive.put(item, _zip(tmp_path / f"{product_id}.zip", files, geoc))
+        processing.products.store.upsert([item])
+    with pytest.raises(ProcessInputError, match="'query'"):
+        processing.service.submit("sbas_timeseries", {"query": {"collections": ["nothing"]}}, "alice")
+    job_id = _run(
+        processing, "sbas_timeseries", {"query": {"collections": ["licsar-ifg"]}, "chunk_size": 16}, "alice"
+    )
+    job = processing.service.store.get(job_id)
+    assert job.status == JobStatus.SUCCESSFUL, job.message
+    assert job.results is not None
+    assert job.results["summary"]["network"]["interferograms_in_stack"] == len(products) - 1
+    velocity = processing.products.store.get(job.results["velocity"]["id"])
+    assert {link["href"].rsplit("/", 1)[1] for link in velocity.links} == set(products)
+    with rasterio.open(processing.products.archive.file(velocity).path) as src:
+        assert (src.height, src.width) == (48, 40)
 
 
 @pytest.mark.parametrize(

@@ -26,8 +26,7 @@ import psutil
 import pytest
 
 from strata.api.users import UserStore, engine_for
-from strata.insar.simulate import simulate_stack, write_stack
-from strata.insar.simulate._config import AcquisitionConfig, GridConfig, SimulationConfig
+from strata.insar.simulate import AcquisitionConfig, GridConfig, SimulationConfig, simulate_stack, write_stack
 from strata.settings import Settings
 
 pytestmark = pytest.mark.slow

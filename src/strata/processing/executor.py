@@ -401,7 +401,7 @@ class JobRunner:
                 return
             if time.monotonic() >= deadline:
                 self.store.log(job_id, f"restarting workers {workers}: a step ignored the stop request")
-                self.client.restart_workers(workers)
+                self.client.restart_workers(workers, timeout=120, raise_for_error=False)
                 return
             time.sleep(0.05)
 

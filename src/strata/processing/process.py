@@ -9,6 +9,7 @@ files that become a catalog product).  Planning runs where the job is submitted,
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -17,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from strata.errors import InputError
 from strata.processing.errors import ProcessInputError
 from strata.processing.workplan import Step
 
@@ -80,6 +82,26 @@ class PlanContext:
     resolve: ProductResolver
     file_roots: tuple[Path, ...]
     """Inputs naming server files must lie under one of these (the data directory by default)."""
+    search: Callable[[dict[str, Any]], list[ResolvedProduct]] | None = None
+    """Runs a catalog query (``strata.catalog.search.SearchQuery`` fields) over every page."""
+
+    def products(self, input_name: str, query: dict[str, Any]) -> list[ResolvedProduct]:
+        """The products a catalog query given as input ``input_name`` selects (at least one).
+
+        Raises
+        ------
+        ProcessInputError
+            When the query is malformed, selects nothing, or no catalog is available.
+        """
+        if self.search is None:
+            raise ProcessInputError(input_name, "this server has no catalog to query")
+        try:
+            found = self.search(query)
+        except (InputError, LookupError) as exc:
+            raise ProcessInputError(input_name, str(exc)) from None
+        if not found:
+            raise ProcessInputError(input_name, "the catalog query selects no product")
+        return found
 
     def product(self, input_name: str, product_id: str) -> ResolvedProduct:
         """Resolve a product id given as input ``input_name``; an unknown id names the input."""
@@ -120,6 +142,8 @@ class Publication:
     bbox: tuple[float, float, float, float] | None = None
     start_datetime: datetime | None = None
     end_datetime: datetime | None = None
+    sources: list[str] = field(default_factory=list)
+    """Catalog products the outputs derive from, besides those named by ``product_inputs``."""
 
     @staticmethod
     def footprint(source: ResolvedProduct | None) -> dict[str, Any] | None:

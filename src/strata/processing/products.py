@@ -15,16 +15,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from strata import __version__
 from strata.catalog.archive import Archive
 from strata.catalog.model import Collection, Item
+from strata.catalog.search import SearchPage, SearchQuery
+from strata.errors import InputError
 from strata.processing.jobs import Job
 from strata.processing.process import Asset, Publication, ResolvedProduct
 from strata.processing.registry import Registry
 
-__all__ = ["DERIVED_COLLECTION", "CatalogProducts", "ItemStore", "result_file"]
+__all__ = ["DERIVED_COLLECTION", "MAX_QUERY_PRODUCTS", "CatalogProducts", "ItemStore", "result_file"]
 
 DERIVED_COLLECTION = "strata-derived"
+MAX_QUERY_PRODUCTS = 10_000
+"""Most products one process input may select by catalog query."""
 
 
 class ItemStore(Protocol):
@@ -44,6 +50,10 @@ class ItemStore(Protocol):
 
     def put_collection(self, collection: Collection) -> Any:
         """Insert or replace a collection."""
+        ...
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """One page of the products matching ``query``."""
         ...
 
 
@@ -80,6 +90,31 @@ class CatalogProducts:
         return ResolvedProduct(
             item.id, item.collection, assets, item.geometry, item.bbox, item.start_datetime, item.end_datetime
         )
+
+    def search(self, query: dict[str, Any]) -> list[ResolvedProduct]:
+        """Every product a catalog query selects (all pages, at most :data:`MAX_QUERY_PRODUCTS`).
+
+        Raises
+        ------
+        InputError
+            When the query is malformed or selects more than :data:`MAX_QUERY_PRODUCTS` products.
+        """
+        try:
+            page = self.store.search(SearchQuery.model_validate({**query, "limit": 1000}))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InputError(problems) from None
+        if page.number_matched > MAX_QUERY_PRODUCTS:
+            raise InputError(
+                f"the query selects {page.number_matched} products, more than {MAX_QUERY_PRODUCTS}"
+            )
+        items = list(page.items)
+        while page.next_token is not None:
+            page = self.store.search(
+                SearchQuery.model_validate({**query, "limit": 1000, "token": page.next_token})
+            )
+            items.extend(page.items)
+        return [self.resolve(item.id) for item in items]
 
     def _ensure_collection(self) -> None:
         try:
@@ -125,6 +160,7 @@ class CatalogProducts:
         for key in process.product_inputs:
             value = job.inputs.get(key)
             sources.extend(value if isinstance(value, list) else [value] if value else [])
+        sources.extend(s for s in publication.sources if s not in sources)
         assert publication.geometry is not None and publication.bbox is not None
         return Item(
             id=f"{job.process}-{job.id}-{name}",

@@ -73,7 +73,7 @@ class Processing:
             JobStore(engine),
             registry,
             settings.data_dir,
-            PlanContext(products.resolve, roots),
+            PlanContext(products.resolve, roots, products.search),
             max_attempts=settings.job_max_attempts,
         )
         processing = cls(settings, service, products)

@@ -1,19 +1,23 @@
 """``sbas_timeseries``: the InSAR time-series workflow on an interferogram stack, as a job.
 
-Two checkpointed steps: ``prepare`` validates the stack and writes the workflow configuration
-(``insar.yaml``) with the stack's footprint; ``timeseries`` runs :func:`strata.insar.workflow.run`,
-whose spatial blocks fan out as Dask tasks on the same cluster (through the worker's client), with
-the workflow's progress reported as the step's.  The velocity (COG) and the time series (NetCDF-CF)
-become derived catalog products.
+The stack is a folder on the server, or the products a catalog query selects (their archived
+files, zips of the layout's folders or single files, are assembled into one stack folder).  Two
+checkpointed steps: ``prepare`` assembles and validates the stack and writes the workflow
+configuration (``insar.yaml``) with the stack's footprint; ``timeseries`` runs
+:func:`strata.insar.workflow.run`, its spatial blocks as threaded Dask tasks, with the workflow's
+progress reported as the step's.  The velocity (COG) and the time series (NetCDF-CF) become derived
+catalog products, whose provenance names the query's products.
 """
 
 from __future__ import annotations
 
+import shutil
+import zipfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rasterio.warp import transform_bounds
 
 from strata.errors import StrataError
@@ -38,8 +42,15 @@ class SbasInputs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    stack: str = Field(
-        description="Folder (or MintPy file) of the unwrapped interferogram stack on the server."
+    stack: str | None = Field(
+        default=None,
+        description="Folder (or MintPy file) of the unwrapped interferogram stack on the server.",
+    )
+    query: dict[str, Any] | None = Field(
+        default=None,
+        description="Catalog query selecting the stack's products instead of `stack` (STAC search fields: "
+        "collections, bbox, start, end, relative_orbit...); their archived files (zips of the layout's "
+        "folders, or single files) are assembled into one stack folder.",
     )
     format: Literal["licsar", "aria", "mintpy", "gamma"] = Field(
         default="licsar", description="Layout of the stack: licsar, aria, mintpy or gamma."
@@ -52,6 +63,12 @@ class SbasInputs(BaseModel):
         description="Further workflow options as in `strata insar config --print-empty` (network, closure, "
         "inversion, corrections, velocity).",
     )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.stack is None) == (self.query is None):
+            raise ValueError("give exactly one of stack or query")
+        return self
 
 
 class SbasOutputs(BaseModel):
@@ -99,12 +116,45 @@ def _footprint(stack: Any) -> dict[str, Any] | None:
     }
 
 
+def _assemble(files: list[str], folder: Path) -> None:
+    """Extract zipped products (or copy single files) into one stack folder."""
+    folder.mkdir()
+    root = folder.resolve()
+    for name in files:
+        path = Path(name)
+        if not zipfile.is_zipfile(path):
+            shutil.copyfile(path, folder / path.name)
+            continue
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                if not (folder / member).resolve().is_relative_to(root):
+                    raise ValueError(f"{path.name}: member {member!r} would leave the stack folder")
+            archive.extractall(folder)
+
+
+def _stack_path(ctx: StepContext) -> str:
+    """The stack folder: the input path, or the one ``prepare`` assembled from catalog products."""
+    if ctx.params["stack"] is not None:
+        return str(ctx.params["stack"])
+    if "prepare" in ctx.upstream:
+        return str(ctx.upstream_path("prepare", "stack"))
+    return str(ctx.workdir / "stack")
+
+
 def prepare_workflow(ctx: StepContext) -> dict[str, Any]:
-    """Open the stack, write the workflow configuration and record the stack's footprint."""
-    stack = open_stack(ctx.params["stack"], ctx.inputs["format"])
-    config = _config(ctx.inputs, ctx.params["stack"], Path("insar"))
+    """Assemble the stack if it comes from the catalog, open it, write the workflow configuration."""
+    if ctx.params["stack"] is None:
+        _assemble(ctx.params["files"], ctx.workdir / "stack")
+    path = _stack_path(ctx)
+    stack = open_stack(path, ctx.inputs["format"])
+    config = _config(ctx.inputs, path, Path("insar"))
     config.to_yaml(ctx.workdir / "insar.yaml")
-    return {"config": "insar.yaml", "footprint": _footprint(stack), "pairs": int(stack.sizes["pair"])}
+    return {
+        "config": "insar.yaml",
+        "footprint": _footprint(stack),
+        "pairs": int(stack.sizes["pair"]),
+        **({"stack": "stack"} if ctx.params["stack"] is None else {}),
+    }
 
 
 def run_workflow(ctx: StepContext) -> dict[str, Any]:
@@ -118,7 +168,7 @@ def run_workflow(ctx: StepContext) -> dict[str, Any]:
 
     from strata.insar.workflow import run
 
-    config = _config(ctx.inputs, ctx.params["stack"], ctx.workdir / "insar")
+    config = _config(ctx.inputs, _stack_path(ctx), ctx.workdir / "insar")
     config.chunking.workers = int(ctx.params["cores"])
 
     def progress(step: str, fraction: float) -> None:
@@ -129,8 +179,13 @@ def run_workflow(ctx: StepContext) -> dict[str, Any]:
     products = {
         name: str(path.relative_to(ctx.workdir)) for name, path in result.paths.items() if name in PRODUCTS
     }
-    footprint = ctx.upstream["prepare"]["outputs"]["footprint"]
-    return {**products, "summary": result.summary, "footprint": footprint}
+    prepared = ctx.upstream["prepare"]
+    return {
+        **products,
+        "summary": result.summary,
+        "footprint": prepared["outputs"]["footprint"],
+        "sources": prepared["params"]["sources"],
+    }
 
 
 class SbasTimeseries(Process):
@@ -150,20 +205,32 @@ class SbasTimeseries(Process):
     keywords = ("sentinel-1", "insar", "sbas", "time series")
 
     def plan(self, inputs: BaseModel, context: PlanContext) -> list[Step]:
-        """``prepare`` → ``timeseries``; the stack and the options are checked now."""
+        """``prepare`` → ``timeseries``; the stack (or the query's products) and options are checked now."""
         assert isinstance(inputs, SbasInputs)
-        path = context.file("stack", inputs.stack)
+        stack: str | None = None
+        files: list[str] = []
+        sources: list[str] = []
+        if inputs.stack is not None:
+            path = context.file("stack", inputs.stack)
+            try:
+                open_stack(path, inputs.format)
+            except StrataError as exc:
+                raise ProcessInputError("stack", str(exc)) from None
+            stack = str(path)
+        else:
+            assert inputs.query is not None
+            for product in context.products("query", inputs.query):
+                if "data" not in product.assets:
+                    raise ProcessInputError("query", f"product {product.id} has no archived file online")
+                files.append(str(product.assets["data"]))
+                sources.append(product.id)
         try:
-            open_stack(path, inputs.format)
-        except StrataError as exc:
-            raise ProcessInputError("stack", str(exc)) from None
-        try:
-            _config(inputs.model_dump(), str(path), Path("insar"))
+            _config(inputs.model_dump(), stack or "stack", Path("insar"))
         except StrataError as exc:
             raise ProcessInputError("options", str(exc)) from None
         return [
-            Step.of(prepare_workflow, "prepare", stack=str(path)),
-            Step.of(run_workflow, "timeseries", ["prepare"], stack=str(path), cores=self.resources.cores),
+            Step.of(prepare_workflow, "prepare", stack=stack, files=files, sources=sources),
+            Step.of(run_workflow, "timeseries", ["prepare"], stack=stack, cores=self.resources.cores),
         ]
 
     def publish(self, inputs: BaseModel, record: dict[str, Any]) -> Publication:
@@ -175,4 +242,7 @@ class SbasTimeseries(Process):
             for name, (output, media_type, title) in PRODUCTS.items()
             if name in outputs
         }
-        return Publication(values={"summary": outputs["summary"]}, assets=assets).locate(outputs["footprint"])
+        publication = Publication(
+            values={"summary": outputs["summary"]}, assets=assets, sources=outputs["sources"]
+        )
+        return publication.locate(outputs["footprint"])
