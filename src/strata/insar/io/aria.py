@@ -65,7 +65,20 @@ class _Layer:
     name: str
 
 
-_HANDLES = HandleCache(lambda path: netCDF4.Dataset(path, "r"), size=256, per_thread=False)
+READ_CHUNK_CACHE = 1 << 18
+"""Chunk cache (bytes) per data layer of an open product: windows are read once, and netCDF-C's
+default cache would keep every chunk read from each of hundreds of open products."""
+
+
+def _open_for_reading(path: Path) -> netCDF4.Dataset:
+    ds = netCDF4.Dataset(path, "r")
+    for name in FILL:
+        if name in ds[DATA].variables:
+            ds[f"{DATA}/{name}"].set_var_chunk_cache(size=READ_CHUNK_CACHE)
+    return ds
+
+
+_HANDLES = HandleCache(_open_for_reading, size=256, per_thread=False)
 
 
 def _open(path: Path) -> netCDF4.Dataset:
