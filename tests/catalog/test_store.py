@@ -63,9 +63,16 @@ def test_duplicate_ids_in_one_batch_keep_the_last(store: CatalogStore) -> None:
     assert store.get("P").size == 2
 
 
-def test_a_bad_record_writes_nothing_of_its_batch(store: CatalogStore) -> None:
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {"type": "Polygon", "coordinates": "nonsense"},
+        {"type": "Polygon", "coordinates": [[[1, 1], [2, 2], [1, 1]]]},  # a ring of 3 positions
+    ],
+)
+def test_a_bad_record_writes_nothing_of_its_batch(store: CatalogStore, geometry: dict[str, Any]) -> None:
     good = make_item("GOOD", square(0, 0))
-    bad = make_item("BAD", square(1, 1)).replace(geometry={"type": "Polygon", "coordinates": "nonsense"})
+    bad = make_item("BAD", square(1, 1)).replace(geometry=geometry)
     with pytest.raises(ItemError, match="BAD"):
         store.upsert([good, bad])
     assert store.count(SearchQuery()) == (0, False)

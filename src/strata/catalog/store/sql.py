@@ -554,6 +554,8 @@ def _dumps(doc: dict[str, Any]) -> str:
 def _polygon_wkb(rings: list[list[list[float]]]) -> bytes:
     parts = [struct.pack("<BII", 1, 3, len(rings))]
     for ring in rings:
+        if len(ring) < 4:  # what GEOS (hence PostGIS) rejects too
+            raise ValueError(f"a polygon ring needs at least 4 positions, got {len(ring)}")
         flat = [float(value) for position in ring for value in position[:2]]
         parts.append(struct.pack(f"<I{len(flat)}d", len(ring), *flat))
     return b"".join(parts)
