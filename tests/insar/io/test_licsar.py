@@ -97,3 +97,15 @@ def test_no_interferogram(tmp_path):
     (tmp_path / "GEOC").mkdir()
     with pytest.raises(ReaderError, match="no interferogram folder"):
         open_stack(tmp_path, "licsar")
+
+
+def test_crs_that_does_not_match(geoc):
+    pair = sorted(p for p in geoc.iterdir() if p.is_dir())[2]
+    path = pair / f"{pair.name}.geo.cc.tif"
+    with rasterio.open(path) as src:
+        profile, data = src.profile, src.read()
+    profile.update(crs="EPSG:32614")
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    with pytest.raises(ReaderError, match=f"{pair.name}.geo.cc.tif: CRS does not match"):
+        open_stack(geoc, "licsar")

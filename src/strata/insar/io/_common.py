@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 from dask.delayed import delayed
+from pyproj import CRS
 
 from strata.insar.errors import ReaderError
 from strata.insar.network import date_baselines as date_baselines_of_network
@@ -79,6 +80,15 @@ class Grid:
             other.transform, self.transform, rtol=0, atol=1e-9 * max(1.0, abs(self.transform[0]))
         ):
             raise ReaderError(f"{source}: geotransform {other.transform} does not match {self.transform}")
+        if other.crs != self.crs and not _same_crs(other.crs, self.crs):
+            raise ReaderError(f"{source}: CRS does not match the stack's")
+
+
+@functools.lru_cache(maxsize=64)
+def _same_crs(first: str, second: str) -> bool:
+    if not first or not second:
+        return first == second
+    return bool(CRS.from_user_input(first) == CRS.from_user_input(second))
 
 
 def pixel_coordinates(
