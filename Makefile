@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TOOLS  := .venv-tools/.installed
 
 .PHONY: demo test lint typecheck clean bench
 
@@ -14,10 +15,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# stac-api-validator pins its own dependencies: it lives in a venv of its own (tests/api run it).
+$(TOOLS):
+	test -x .venv-tools/bin/python || $(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/python -m pip install -q 'stac-api-validator>=0.6.8'
+	touch $(TOOLS)
+
 demo: $(STAMP)
 	$(BIN)/strata demo
 
-test: $(STAMP)
+test: $(STAMP) $(TOOLS)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -28,4 +35,4 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src/strata
 
 clean:
-	rm -rf $(VENV) strata-data build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools strata-data build dist .pytest_cache .mypy_cache .ruff_cache

@@ -103,6 +103,7 @@ def main() -> None:
         raise SystemExit("nginx is not installed: apt-get install nginx")
     with tempfile.TemporaryDirectory(prefix="strata-dl-") as tmp:
         root = Path(tmp)
+        root.chmod(0o755)  # nginx workers run as an unprivileged user when started by root
         files = root / "files"
         files.mkdir()
         (root / "tmp").mkdir()
@@ -137,12 +138,14 @@ def main() -> None:
             "STRATA_DATA_DIR": str(settings.data_dir),
             "STRATA_DOWNLOAD_QUOTA_BYTES": "1000000000000000",
             "STRATA_ANONYMOUS_DOWNLOAD_QUOTA_BYTES": "1000000000000000",
+            "STRATA_RUN_JOBS": "false",
         }
         procs = [
             subprocess.Popen([nginx, "-p", str(root), "-c", str(root / "nginx.conf"), "-g", "daemon off;"]),
             subprocess.Popen(
                 [sys.executable, "-m", "strata", "serve", "--port", str(strata_port)],
                 env=env,
+                stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             ),
         ]

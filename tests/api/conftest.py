@@ -82,7 +82,7 @@ def _serve(settings: Settings) -> tuple[str, uvicorn.Server, threading.Thread]:
     return f"http://127.0.0.1:{port}", server, thread
 
 
-def _start(tmp: Path, url: str | None, shared: Path | None) -> Iterator[Live]:
+def _start(tmp: Path, url: str | None, shared: Path | None, generated: int = GENERATED) -> Iterator[Live]:
     settings = Settings(
         data_dir=tmp,
         database_url=url,
@@ -102,7 +102,7 @@ def _start(tmp: Path, url: str | None, shared: Path | None) -> Iterator[Live]:
     store.put_collection(
         Collection(id=PRIVATE, title="Private products", description="Derived products of bob", public=False)
     )
-    store.upsert(generate_items(GENERATED, seed=7))
+    store.upsert(generate_items(generated, seed=7))
     real = _real_items(shared) if shared else []
     if real:
         store.upsert(real)
@@ -145,3 +145,9 @@ def live_postgis(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) ->
     with engine_for(url).begin() as conn:
         conn.execute(sa.text("create extension if not exists postgis"))
     yield from _start(tmp_path_factory.mktemp("api-postgis"), url, None)
+
+
+@pytest.fixture(scope="session")
+def live_scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """A small server of its own, for tests that write at random (schemathesis)."""
+    yield from _start(tmp_path_factory.mktemp("api-scratch"), None, None, generated=2_000)

@@ -15,7 +15,7 @@ from strata.catalog.search import SearchQuery
 from .conftest import PRIVATE, Live
 
 ROOT = Path(__file__).resolve().parents[2]
-VALIDATOR = ROOT / ".venv-tools" / "bin" / "stac-api-validator"
+VALIDATOR_PYTHON = ROOT / ".venv-tools" / "bin" / "python"
 
 
 def test_landing_page_and_conformance(live: Live) -> None:
@@ -263,64 +263,58 @@ def test_pystac_client_pages_through_10000_results(live: Live) -> None:
     assert set(ids) == expected
 
 
+VALIDATOR_ARGS = [
+    "--collection",
+    "sentinel-1",
+    "--geometry",
+    json.dumps({"type": "Polygon", "coordinates": [[[5, 40], [15, 40], [15, 50], [5, 50], [5, 40]]]}),
+    "--fields-nested-property",
+    "properties.sat:relative_orbit",
+    "--query-comparison-field",
+    "sat:relative_orbit",
+    *[arg for op in ("eq", "neq", "lt", "lte", "gt", "gte") for arg in (f"--query-{op}-value", "13")],
+    "--query-substring-field",
+    "product_type",
+    "--query-starts-with-value",
+    "G",
+    "--query-ends-with-value",
+    "D",
+    "--query-contains-value",
+    "R",
+    "--query-in-field",
+    "instruments",
+    "--query-in-values",
+    "c-sar,msi",
+    *[
+        arg
+        for name in (
+            "core",
+            "collections",
+            "features",
+            "item-search",
+            "filter",
+            "item-search#sort",
+            "item-search#fields",
+            "item-search#query",
+        )
+        for arg in ("--conformance", name)
+    ],
+]
+
+
 @pytest.mark.slow
 def test_stac_api_validator_passes(live: Live) -> None:
-    if not VALIDATOR.exists():
-        pytest.skip("stac-api-validator is not installed (make tools)")
-    conformance = [
-        "core",
-        "collections",
-        "features",
-        "item-search",
-        "filter",
-        "item-search#sort",
-        "item-search#fields",
-        "item-search#query",
-    ]
-    args = [
-        str(VALIDATOR),
-        "--root-url",
-        f"{live.url}/",
-        "--collection",
-        "sentinel-1",
-        "--geometry",
-        json.dumps({"type": "Polygon", "coordinates": [[[5, 40], [15, 40], [15, 50], [5, 50], [5, 40]]]}),
-        "--fields-nested-property",
-        "properties.sat:relative_orbit",
-        "--query-comparison-field",
-        "sat:relative_orbit",
-        "--query-eq-value",
-        "13",
-        "--query-neq-value",
-        "13",
-        "--query-lt-value",
-        "13",
-        "--query-lte-value",
-        "13",
-        "--query-gt-value",
-        "13",
-        "--query-gte-value",
-        "13",
-        "--query-substring-field",
-        "product_type",
-        "--query-starts-with-value",
-        "G",
-        "--query-ends-with-value",
-        "D",
-        "--query-contains-value",
-        "R",
-        "--query-in-field",
-        "sat:relative_orbit",
-        "--query-in-values",
-        "13,14",
-    ]
-    for name in conformance:
-        args += ["--conformance", name]
-    run = subprocess.run(args, capture_output=True, text=True, timeout=1200)
-    print(run.stdout[-5000:])
-    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
-    assert (
-        "errors: none" in run.stdout.lower()
-        or "errors: []" in run.stdout.lower()
-        or "Errors: none" in run.stdout
+    """stac-api-validator (its own venv, schemas served offline) reports no error."""
+    if not VALIDATOR_PYTHON.exists():
+        pytest.skip("stac-api-validator is not installed in .venv-tools (run make test)")
+    wrapper = Path(__file__).with_name("offline_validator.py")
+    run = subprocess.run(
+        [str(VALIDATOR_PYTHON), str(wrapper), "--root-url", f"{live.url}/", *VALIDATOR_ARGS],
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
+    report = run.stdout + run.stderr
+    print(report[-20000:])
+    assert "Errors: none" in report, report[-8000:]
+    assert run.returncode == 0

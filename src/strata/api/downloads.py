@@ -141,9 +141,9 @@ def _quota(request: Request) -> int:
     return user.download_quota_bytes or state.settings.download_quota_bytes
 
 
-@router.api_route(
+@router.head("/download/{product_id}", operation_id="download_head", include_in_schema=False)
+@router.get(
     "/download/{product_id}",
-    methods=["GET", "HEAD"],
     name="download",
     summary="Download a product (resumable)",
     responses={
@@ -244,9 +244,9 @@ IdsQuery = Annotated[str | None, Query(description="Comma-separated product ids.
 IdsBody = Annotated[dict[str, Any] | None, Body(description='{"ids": [<product id>, ...]}')]
 
 
-@router.api_route(
+@router.get("/downloads/selection.meta4", operation_id="selection_metalink_get", include_in_schema=False)
+@router.post(
     "/downloads/selection.meta4",
-    methods=["GET", "POST"],
     summary="Metalink 4 of a selection of products",
     responses={
         200: {"content": {"application/metalink4+xml": {}}},
@@ -317,9 +317,9 @@ def _zip_stream(files: list[ArchivedFile]) -> Iterator[bytes]:
     yield from spool.drain()
 
 
-@router.api_route(
+@router.get("/downloads/selection.zip", operation_id="selection_zip_get", include_in_schema=False)
+@router.post(
     "/downloads/selection.zip",
-    methods=["GET", "POST"],
     summary="A selection of products as one streamed zip",
     responses={200: {"content": {"application/zip": {}}}, 202: {"description": "Some are offline."}},
 )

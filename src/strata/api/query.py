@@ -62,9 +62,10 @@ QUERYABLE_TYPES: dict[str, dict[str, Any]] = {
     "file:size": {"type": "integer", "title": "Size in bytes"},
     "file:checksum": {"type": "string", "title": "Checksum"},
     "storage:online": {"type": "boolean", "title": "On disk (not on tape)"},
-    "sar:perpendicular_baseline": {"type": "number", "title": "Perpendicular baseline (m)"},
-    "sar:temporal_baseline": {"type": "number", "title": "Temporal baseline (days)"},
+    SEARCHABLE_FIELDS["perpendicular_baseline"]: {"type": "number", "title": "Perpendicular baseline (m)"},
+    SEARCHABLE_FIELDS["temporal_baseline"]: {"type": "number", "title": "Temporal baseline (days)"},
     "updated": {"type": "string", "format": "date-time", "title": "Last update"},
+    "eo:cloud_cover": {"type": "number", "minimum": 0, "maximum": 100, "title": "Cloud cover (%), optical"},
 }
 assert set(SEARCHABLE_FIELDS.values()) <= set(QUERYABLE_TYPES)
 
@@ -95,7 +96,8 @@ class SearchRequest:
     """Continuation token handed out by a previous page."""
     offset: int = 0
     """Matching products to skip first (page-number clients); 0 with a token."""
-    fields_include: tuple[str, ...] = ()
+    fields_include: tuple[str, ...] | None = None
+    """Fields to keep (``None``: not given, keep all; empty: the default fields)."""
     fields_exclude: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -273,7 +275,8 @@ def query_to_cql2(query: dict[str, Any] | str | None) -> dict[str, Any] | None:
         if not isinstance(ops, dict) or not ops:
             raise QueryError(f'query: {name!r} needs an object of operators, e.g. {{"eq": ...}}')
         prop = {"property": name}
-        for op, value in ops.items():
+        for op, raw in ops.items():
+            value = _coerce(name, raw)
             if op in _QUERY_OPS:
                 args.append({"op": _QUERY_OPS[op], "args": [prop, value]})
             elif op in _QUERY_LIKE:
@@ -283,6 +286,20 @@ def query_to_cql2(query: dict[str, Any] | str | None) -> dict[str, Any] | None:
             else:
                 raise QueryError(f"query: unknown operator {op!r} on {name!r}")
     return args[0] if len(args) == 1 else {"op": "and", "args": args}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """A Query-extension value in the queryable's type (clients send numbers as strings)."""
+    if isinstance(value, list):
+        return [_coerce(name, v) for v in value]
+    kind = QUERYABLE_TYPES[name].get("type")
+    if isinstance(value, str) and kind in ("integer", "number"):
+        try:
+            number = float(value)
+        except ValueError:
+            raise QueryError(f"query: {name!r} takes numbers, got {value!r}") from None
+        return int(number) if kind == "integer" and number.is_integer() else number
+    return value
 
 
 def parse_sortby(value: str | list[Any] | None) -> tuple[tuple[str, bool], ...]:

@@ -25,7 +25,7 @@ from stac_fastapi.extensions.aggregation.types import Aggregation
 from strata.api.access import ApiState, readable_collections
 from strata.api.query import SearchRequest, decode_token, encode_token
 from strata.catalog.errors import QueryError
-from strata.catalog.model import Item
+from strata.catalog.model import SEARCHABLE_FIELDS, Item
 from strata.catalog.search import SearchQuery
 
 __all__ = ["AGGREGATIONS", "SearchResult", "aggregate", "run_search", "store_query"]
@@ -45,16 +45,10 @@ _LIST_FIELDS = {
     "sar:instrument_mode": "sensor_modes",
 }
 _INT_FIELDS = {
-    "sat:absolute_orbit": "absolute_orbit",
-    "sat:relative_orbit": "relative_orbit",
-    "sat:orbit_cycle": "cycle",
-    "s1:datatake_id": "datatake_id",
-    "s1:slice_number": "slice_number",
+    SEARCHABLE_FIELDS[name]: name
+    for name in ("absolute_orbit", "relative_orbit", "cycle", "datatake_id", "slice_number")
 }
-_FLOAT_FIELDS = {
-    "sar:perpendicular_baseline": "perpendicular_baseline",
-    "sar:temporal_baseline": "temporal_baseline",
-}
+_FLOAT_FIELDS = {SEARCHABLE_FIELDS[name]: name for name in ("perpendicular_baseline", "temporal_baseline")}
 _SORT_FIELDS = {"datetime": "start_datetime", "id": "id", "collection": "collection"}
 
 AGGREGATIONS: dict[str, str] = {
@@ -218,9 +212,9 @@ def store_query(search: SearchRequest, collections: list[str], limit: int) -> tu
             {"op": "s_intersects", "args": [{"property": "geometry"}, criteria.pop("intersects")]}
         )
     if search.ids:
-        criteria = {"ids": list(search.ids)}
-        spatial = {"bbox": None, "intersects": None}
-        translation.residual = []
+        if "ids" in criteria:  # ids AND a filter on id: both must hold
+            translation.residual.append({"op": "in", "args": [{"property": "id"}, criteria.pop("ids")]})
+        criteria["ids"] = list(search.ids)
     if not collections or translation.empty:
         return None, None
     sortby = [
@@ -229,9 +223,9 @@ def store_query(search: SearchRequest, collections: list[str], limit: int) -> tu
     ]
     query = SearchQuery(
         collections=collections,
-        start=None if search.ids else search.start,
-        end=None if search.ids else search.end,
-        q=" ".join(search.q) or None if not search.ids else None,
+        start=search.start,
+        end=search.end,
+        q=" ".join(search.q) or None,
         limit=limit,
         **({"sortby": sortby} if sortby else {}),
         **{k: v for k, v in spatial.items() if v is not None},
@@ -248,9 +242,17 @@ def store_query(search: SearchRequest, collections: list[str], limit: int) -> tu
     return query, residual
 
 
+def _matches(expression: Any, item: Item) -> bool:
+    """Whether ``item`` satisfies a CQL2 expression; a comparison with a missing property is false."""
+    try:
+        return bool(expression.matches(item.to_stac()))
+    except Exception:  # noqa: BLE001 - cql2 raises a bare Exception when a property is absent
+        return False
+
+
 def _collections(request: Request, search: SearchRequest) -> list[str]:
     readable = [c.id for c in readable_collections(request)]
-    if search.collections and not search.ids:
+    if search.collections:
         return [c for c in search.collections if c in readable]
     return readable
 
@@ -276,7 +278,7 @@ def run_search(request: Request, search: SearchRequest) -> SearchResult:
         if residual is None and matched is None:
             matched = page.number_matched
         for position, item in enumerate(page.items[skip:], start=skip):
-            if residual is not None and not residual.matches(item.to_stac()):
+            if residual is not None and not _matches(residual, item):
                 continue
             if to_skip:
                 to_skip -= 1

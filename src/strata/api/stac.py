@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import attr
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import field_validator
 from stac_fastapi.api.app import StacApi
 from stac_fastapi.api.middleware import ProxyHeaderMiddleware
 from stac_fastapi.api.models import (
@@ -46,7 +47,7 @@ from stac_fastapi.extensions.sort.sort import SortConformanceClasses
 from stac_fastapi.extensions.transaction.client import BaseTransactionsClient
 from stac_fastapi.types.config import ApiSettings
 from stac_fastapi.types.core import BaseCoreClient
-from stac_fastapi.types.search import BaseSearchGetRequest, DateTimeQueryType
+from stac_fastapi.types.search import BaseSearchGetRequest, BaseSearchPostRequest, DateTimeQueryType
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
@@ -95,6 +96,15 @@ class SearchGetRequest(BaseSearchGetRequest):
     datetime: DateTimeQueryType = attr.ib(default=None, validator=_checked_datetime)
 
 
+class SearchPostRequest(BaseSearchPostRequest):
+    """``POST /search`` body; ``collections`` and ``ids`` also accept a comma-separated string."""
+
+    @field_validator("collections", "ids", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return [part for part in value.split(",") if part] if isinstance(value, str) else value
+
+
 @attr.s
 class ItemsGetRequest(ItemCollectionUri):
     """``GET /collections/{id}/items`` parameters, checked as for search."""
@@ -105,6 +115,35 @@ class ItemsGetRequest(ItemCollectionUri):
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
+
+
+_MULTIHASH = {"md5": "d510", "sha256": "1220", "sha2-256": "1220"}
+_C_BAND_GHZ = 5.405
+
+
+def stac_item(item: Item) -> dict[str, Any]:
+    """``item`` as a STAC item valid against the schemas of the extensions it declares.
+
+    The SAR extension requires ``sar:frequency_band`` and ``sar:product_type`` (Sentinel-1: C band,
+    5.405 GHz); the file extension wants ``file:checksum`` as a multihash (``d510`` + MD5 hex,
+    ``1220`` + SHA-256 hex).
+    """
+    doc = item.to_stac()
+    props = doc["properties"]
+    if any(key.startswith("sar:") for key in props):
+        if item.instrument == "c-sar":
+            props.setdefault("sar:frequency_band", "C")
+            props.setdefault("sar:center_frequency", _C_BAND_GHZ)
+        if item.product_type:
+            props.setdefault("sar:product_type", item.product_type)
+    checksum = props.get("file:checksum")
+    if isinstance(checksum, str) and ":" in checksum:
+        algorithm, _, digest = checksum.partition(":")
+        if algorithm.lower() in _MULTIHASH:
+            props["file:checksum"] = _MULTIHASH[algorithm.lower()] + digest.lower()
+        else:
+            del props["file:checksum"]
+    return doc
 
 
 def item_links(request: Request, doc: dict[str, Any]) -> dict[str, Any]:
@@ -145,41 +184,62 @@ def _collection_doc(request: Request, collection: Collection) -> dict[str, Any]:
     return doc
 
 
-def _apply_fields(doc: dict[str, Any], include: tuple[str, ...], exclude: tuple[str, ...]) -> dict[str, Any]:
-    """The Fields extension: keep ``include`` (dotted paths) and drop ``exclude`` from an item."""
-    if include:
-        kept: dict[str, Any] = {
-            k: doc[k] for k in ("id", "type", "collection", "links", "stac_version") if k in doc
-        }
-        for path in include:
-            top, _, sub = path.partition(".")
-            if top not in doc:
-                continue
-            if sub and isinstance(doc[top], dict):
-                if sub in doc[top]:
-                    kept.setdefault(top, {})[sub] = doc[top][sub]
-            else:
-                kept[top] = doc[top]
-        doc = kept
-    for path in exclude:
+_ALWAYS = ("type", "stac_version", "id", "links")
+_DEFAULT_FIELDS = ("geometry", "bbox", "assets", "collection", "stac_extensions", "properties.datetime")
+
+
+def _pick(doc: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for path in paths:
         top, _, sub = path.partition(".")
-        if path in include:
+        if top not in doc:
             continue
+        if sub and isinstance(doc[top], dict):
+            if sub in doc[top]:
+                kept.setdefault(top, {})[sub] = doc[top][sub]
+        else:
+            kept[top] = doc[top]
+    return kept
+
+
+def _apply_fields(
+    doc: dict[str, Any], include: tuple[str, ...] | None, exclude: tuple[str, ...]
+) -> dict[str, Any]:
+    """The Fields extension on one item.
+
+    ``include`` ``None`` (not given) keeps every field; given, it keeps only the listed fields (or the
+    default set when empty) plus ``type``, ``stac_version``, ``id`` and ``links``.  ``exclude`` then
+    removes fields, except those also included (or with an included child: include wins).
+    """
+    if include is None and not exclude:
+        return doc
+    if include is not None:
+        doc = _pick(doc, _ALWAYS + (include or _DEFAULT_FIELDS))
+    kept = set(include or ())
+    for path in exclude:
+        if path in kept or any(k.startswith(path + ".") for k in kept) or path in ("id", "type"):
+            continue
+        top, _, sub = path.partition(".")
         if sub and isinstance(doc.get(top), dict):
             doc[top].pop(sub, None)
-        elif not sub and top not in ("id", "type", "links"):
+        elif not sub:
             doc.pop(top, None)
     return doc
 
 
-def _fields(value: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _fields(value: Any) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """(include or ``None`` when not given, exclude) of a GET list or a POST fields object."""
     if value is None:
-        return (), ()
+        return None, ()
     if isinstance(value, list):
         include = tuple(f.lstrip("+") for f in value if f and not f.startswith("-"))
         exclude = tuple(f[1:] for f in value if f.startswith("-"))
-        return include, exclude
-    return tuple(sorted(value.include or ())), tuple(sorted(value.exclude or ()))
+        return include or None, exclude
+    given = getattr(value, "model_fields_set", set())
+    include = tuple(sorted(value.include or ())) if "include" in given else None
+    if include is None and "exclude" not in given:
+        include = ()  # an empty fields object: the default fields
+    return include, tuple(sorted(value.exclude or ()))
 
 
 def _join_filters(*filters: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -243,10 +303,21 @@ def _item_collection(
     request: Request, search: SearchRequest, result: SearchResult, post_body: dict[str, Any] | None
 ) -> dict[str, Any]:
     features = [
-        _apply_fields(item_links(request, item.to_stac()), search.fields_include, search.fields_exclude)
+        _apply_fields(item_links(request, stac_item(item)), search.fields_include, search.fields_exclude)
         for item in result.items
     ]
-    links: list[dict[str, Any]] = [{"rel": "root", "type": "application/json", "href": f"{_base(request)}/"}]
+    links: list[dict[str, Any]] = [
+        {"rel": "self", "type": "application/geo+json", "href": str(request.url)},
+        {"rel": "root", "type": "application/json", "href": f"{_base(request)}/"},
+    ]
+    if len(search.collections) == 1 and request.url.path.endswith("/items"):
+        links.append(
+            {
+                "rel": "collection",
+                "type": "application/json",
+                "href": f"{_base(request)}/collections/{search.collections[0]}",
+            }
+        )
     if result.next_token is not None:
         token = result.next_token
         if post_body is None:
@@ -305,7 +376,7 @@ class CoreClient(BaseCoreClient):
     def get_item(self, item_id: str, collection_id: str, request: Request, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         """``GET /collections/{cid}/items/{id}``."""
         visible_collection(request, collection_id)
-        return item_links(request, visible_item(request, item_id, collection_id).to_stac())
+        return item_links(request, stac_item(visible_item(request, item_id, collection_id)))
 
     def item_collection(self, collection_id: str, request: Request, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         """``GET /collections/{id}/items`` (OGC API Features, with filter/sort/fields/query)."""
@@ -320,8 +391,12 @@ class CoreClient(BaseCoreClient):
 
     def post_search(self, search_request_model: Any, request: Request, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         """``POST /search``."""
+        if "fields" in search_request_model.model_fields_set and search_request_model.fields is None:
+            raise QueryError("fields: must be an object with include and/or exclude lists, not null")
         body = search_request_model.model_dump(mode="json", by_alias=True, exclude_none=True)
         values = dict(search_request_model)
+        if "fields" not in search_request_model.model_fields_set:
+            values["fields"] = None  # the model's default object is not a request for the default fields
         values["filter_expr"] = values.pop("filter_expr", None)
         search = search_request(**values)
         body.pop("token", None)
@@ -419,7 +494,7 @@ class TransactionsClient(BaseTransactionsClient):
                 continue
             raise ConflictError(f"item {one.id!r} exists already (use PUT to replace it)")
         state.store.upsert(items)
-        return None if features is not None else item_links(request, items[0].to_stac())
+        return None if features is not None else item_links(request, stac_item(items[0]))
 
     def update_item(  # type: ignore[override]
         self, collection_id: str, item_id: str, item: Any, request: Request, **kwargs: Any
@@ -430,7 +505,7 @@ class TransactionsClient(BaseTransactionsClient):
         if new.id != item_id:
             raise QueryError(f"id: body says {new.id!r}, path says {item_id!r}")
         ApiState.of(request).store.upsert([new])
-        return item_links(request, new.to_stac())
+        return item_links(request, stac_item(new))
 
     def patch_item(  # type: ignore[override]
         self, collection_id: str, item_id: str, patch: Any, request: Request, **kwargs: Any
@@ -544,7 +619,7 @@ def install_stac(app: FastAPI, settings: Settings) -> None:
         exceptions={},
         app=app,
         search_get_request_model=create_get_request_model(search_extensions, base_model=SearchGetRequest),
-        search_post_request_model=create_post_request_model(search_extensions),
+        search_post_request_model=create_post_request_model(search_extensions, base_model=SearchPostRequest),
         items_get_request_model=create_request_model(  # type: ignore[arg-type]
             "ItemCollectionUri", base_model=ItemsGetRequest, extensions=item_extensions, request_type="GET"
         ),

@@ -26,9 +26,9 @@ __all__ = [
 
 STAC_VERSION = "1.0.0"
 STAC_EXTENSIONS = {
-    "sat": "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
+    "sat": "https://stac-extensions.github.io/sat/v1.1.0/schema.json",
     "sar": "https://stac-extensions.github.io/sar/v1.0.0/schema.json",
-    "processing": "https://stac-extensions.github.io/processing/v1.1.0/schema.json",
+    "processing": "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
     "file": "https://stac-extensions.github.io/file/v2.1.0/schema.json",
     "storage": "https://stac-extensions.github.io/storage/v1.0.0/schema.json",
 }
@@ -53,8 +53,8 @@ SEARCHABLE_FIELDS: dict[str, str] = {
     "size": "file:size",
     "checksum": "file:checksum",
     "online": "storage:online",
-    "perpendicular_baseline": "sar:perpendicular_baseline",
-    "temporal_baseline": "sar:temporal_baseline",
+    "perpendicular_baseline": "strata:perpendicular_baseline",
+    "temporal_baseline": "strata:temporal_baseline",
     "updated": "updated",
 }
 
