@@ -301,11 +301,17 @@ def test_bad_input_names_the_file(small_stack: Path, tmp_path: Path, breaker: An
     assert not (tmp_path / "out" / "velocity.tif").exists()
 
 
-def test_threads_and_synchronous_scheduler_agree(small_stack: Path, tmp_path: Path) -> None:
+def test_schedulers_agree(small_stack: Path, tmp_path: Path) -> None:
+    """Threads (default), the synchronous scheduler and a distributed client give the same products."""
+    from distributed import Client
+
     base = _config(small_stack, tmp_path / "a", chunking={"chunk_size": 16})
     threaded = run(base)
     synchronous = run(base.model_copy(update={"output": tmp_path / "b"}), scheduler="synchronous")
+    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+        distributed = run(base.model_copy(update={"output": tmp_path / "c"}), scheduler=client)
     np.testing.assert_array_equal(_velocity(threaded), _velocity(synchronous))
+    np.testing.assert_array_equal(_velocity(threaded), _velocity(distributed))
 
 
 def test_missing_heights_for_troposphere_is_an_error(small_stack: Path, tmp_path: Path) -> None:

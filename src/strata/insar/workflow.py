@@ -34,23 +34,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import dask
 import dask.array as da
-import dask.base
 import numba
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
 import zarr
-from dask.callbacks import Callback
-from dask.delayed import delayed
-from scipy import ndimage
 
-from strata.insar.closure import closure_phase, correct_unwrapping_errors, reference_ambiguity
+from strata.insar._blocks import (
+    F32,
+    BlockInversion,
+    BlockStatistics,
+    BlockVelocity,
+    ClosureFigures,
+    Window,
+    block_statistics,
+    correct_closures,
+    grid_windows,
+    in_window,
+    interferogram_weights,
+    local_std,
+    map_blocks,
+    ramp_surface,
+    read_window,
+)
+from strata.insar.closure import reference_ambiguity
 from strata.insar.config import ConfigError, InsarConfig
 from strata.insar.corrections import deramp, estimate_dem_error, phase_elevation, pixel_of, select_reference
 from strata.insar.errors import StackError
-from strata.insar.inversion import coherence_to_weight, invert_nsbas
+from strata.insar.inversion import invert_nsbas
 from strata.insar.io import open_stack
 from strata.insar.io.products import (
     ProductGrid,
@@ -70,11 +82,7 @@ ProgressCallback = Callable[[str, float], None]
 """Called with the current step name and the overall fraction done (0 to 1)."""
 
 T = TypeVar("T")
-Window = tuple[slice, slice]
-F32 = npt.NDArray[np.float32]
 
-LOOKS = 20.0
-"""Looks assumed to turn coherence into phase variance (MintPy's default for Sentinel-1)."""
 MODEL_IMPOSED = 0.5
 """An epoch whose mean model share exceeds this is reported as imposed by the NSBAS model."""
 REFERENCE_RADIUS = 2
@@ -137,217 +145,16 @@ class _Progress:
 
 
 # ------------------------------------------------------------------------------------------------
-# Block execution on Dask
-# ------------------------------------------------------------------------------------------------
-def _windows(shape: tuple[int, int], size: int) -> list[Window]:
-    rows, cols = shape
-    return [
-        (slice(r, min(r + size, rows)), slice(c, min(c + size, cols)))
-        for r in range(0, rows, size)
-        for c in range(0, cols, size)
-    ]
-
-
-class _CountTasks(Callback):
-    """Dask callback counting the finished tasks of a local scheduler."""
-
-    def __init__(self, total: int, report: Callable[[float], None]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.total = max(total, 1)
-        self.done = 0
-        self.report = report
-
-    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-        self.done += 1
-        self.report(self.done / self.total)
-
-
-def _map_blocks(
-    function: Callable[[Window], T],
-    windows: Sequence[Window],
-    *,
-    workers: int,
-    scheduler: Any,
-    report: Callable[[float], None],
-) -> list[T]:
-    """Run ``function`` on every window as Dask tasks; results in window order."""
-    tasks = [delayed(function, pure=False)(window) for window in windows]
-    if hasattr(scheduler, "compute") and hasattr(scheduler, "gather"):  # a distributed.Client
-        from distributed import as_completed
-
-        futures = scheduler.compute(tasks)
-        for done, _ in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
-            report(done / len(futures))
-        results: list[T] = scheduler.gather(futures)
-        return results
-    with _CountTasks(len(tasks), report):
-        computed = dask.base.compute(*tasks, scheduler=scheduler or "threads", num_workers=workers)
-    return list(computed)
-
-
-def _read(stack: xr.Dataset, names: Sequence[str], window: Window) -> dict[str, npt.NDArray[Any]]:
-    """Arrays of ``names`` over a window, read within the calling task (no nested scheduling)."""
-    part = stack[list(names)].isel(y=window[0], x=window[1])
-    with dask.config.set(scheduler="synchronous"):
-        loaded = part.compute()
-    return {name: np.asarray(loaded[name].values) for name in names}
-
-
-# ------------------------------------------------------------------------------------------------
-# Per-block computations (pure: arrays in, results out)
-# ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _BlockStatistics:
-    window: Window
-    maps: dict[str, F32]
-    coherence_sum: npt.NDArray[np.float64]
-    valid_count: npt.NDArray[np.float64]
-    sample: F32
-
-
-def _block_statistics(
-    stack: xr.Dataset, spans: npt.NDArray[np.float64], window: Window, step: int
-) -> _BlockStatistics:
-    """Mean coherence, coverage, stacked phase velocity and a phase sample (every ``step`` pixels)."""
-    arrays = _read(stack, ("unwrapped_phase", "coherence"), window)
-    phase, coherence = arrays["unwrapped_phase"], arrays["coherence"]
-    n_pair = phase.shape[0]
-    valid = np.isfinite(phase)
-    count = valid.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coherence_valid = np.where(valid, np.nan_to_num(coherence), 0.0)
-        maps = {
-            "coherence": (coherence_valid.sum(axis=0) / count).astype(np.float32),
-            "coverage": (count / n_pair).astype(np.float32),
-            "stacked_velocity": (
-                np.where(valid, phase, 0.0).sum(axis=0)
-                / np.where(valid, spans[:, None, None], 0.0).sum(axis=0)
-            ).astype(np.float32),
-        }
-    return _BlockStatistics(
-        window=window,
-        maps=maps,
-        coherence_sum=coherence_valid.reshape(n_pair, -1).sum(axis=1),
-        valid_count=valid.reshape(n_pair, -1).sum(axis=1).astype(np.float64),
-        sample=phase[:, -window[0].start % step :: step, -window[1].start % step :: step].reshape(n_pair, -1),
-    )
-
-
-def _local_std(values: F32, size: int = 5) -> F32:
-    """Standard deviation of ``values`` over a sliding window (NaN-aware): low where the field is smooth."""
-    valid = np.isfinite(values)
-    filled = np.where(valid, values, 0.0).astype(np.float64)
-    count = ndimage.uniform_filter(valid.astype(np.float64), size=size, mode="nearest")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = ndimage.uniform_filter(filled, size=size, mode="nearest") / count
-        square = ndimage.uniform_filter(filled**2, size=size, mode="nearest") / count
-    result: F32 = np.sqrt(np.maximum(square - mean**2, 0.0)).astype(np.float32)
-    return result
-
-
-def _weights(coherence: F32, scheme: str) -> F32 | None:
-    if scheme == "none":
-        return None
-    if scheme == "coherence":
-        return np.asarray(np.nan_to_num(coherence, nan=0.0), dtype=np.float32)
-    return coherence_to_weight(coherence, LOOKS)
-
-
-@dataclass(frozen=True)
-class _ClosureFigures:
-    ambiguity: npt.NDArray[np.int8]
-    pixels_fixed: npt.NDArray[np.int64]
-    sq_before: float = 0.0
-    sq_after: float = 0.0
-    count: int = 0
-    nonzero_before: int = 0
-    nonzero_after: int = 0
-
-
-def _correct_closures(
-    phase: F32, pairs: npt.NDArray[np.int64], weight: F32 | None
-) -> tuple[F32, _ClosureFigures]:
-    """Fix unwrapping errors on the pixels whose loops do not close; the other pixels are left as is."""
-    n_pair = phase.shape[0]
-    flat = phase.reshape(n_pair, -1)
-    closure = closure_phase(flat, pairs)
-    finite = np.isfinite(closure.misclosure)
-    squares = np.where(finite, closure.misclosure, 0.0).astype(np.float64) ** 2
-    before = float(squares.sum())
-    nonzero = int(closure.nonzero_count.sum())
-    bad = closure.nonzero_count > 0
-    ambiguity = np.zeros(phase.shape, dtype=np.int8)
-    if not bad.any():
-        figures = _ClosureFigures(
-            ambiguity, np.zeros(n_pair, np.int64), before, before, int(finite.sum()), nonzero, nonzero
-        )
-        return phase, figures
-    subset_weight = None if weight is None else weight.reshape(n_pair, -1)[:, bad]
-    correction = correct_unwrapping_errors(flat[:, bad], pairs, weight=subset_weight)
-    corrected = flat.copy()
-    corrected[:, bad] = correction.phase
-    subset_count = int(finite[:, bad].sum())
-    after = before - float(squares[:, bad].sum()) + correction.closure_rms_after**2 * subset_count
-    ambiguity.reshape(n_pair, -1)[:, bad] = correction.ambiguity
-    figures = _ClosureFigures(
-        ambiguity=ambiguity,
-        pixels_fixed=correction.pixels_fixed,
-        sq_before=before,
-        sq_after=after,
-        count=int(finite.sum()),
-        nonzero_before=nonzero,
-        nonzero_after=nonzero - int(correction.nonzero_before.sum()) + int(correction.nonzero_after.sum()),
-    )
-    return corrected.reshape(phase.shape), figures
-
-
-@dataclass(frozen=True)
-class _BlockInversion:
-    window: Window
-    maps: dict[str, F32]
-    closure: _ClosureFigures
-    share_sum: npt.NDArray[np.float64]
-    share_count: npt.NDArray[np.float64]
-    fit_rows: npt.NDArray[np.int64]
-    fit_cols: npt.NDArray[np.int64]
-    fit_values: F32
-    fit_coherence: F32
-    seconds: dict[str, float]
-
-
-@dataclass(frozen=True)
-class _BlockVelocity:
-    window: Window
-    maps: dict[str, F32]
-
-
-def _in_window(
-    grid: npt.NDArray[np.int64], part: slice
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Indices into ``grid`` of its values inside ``part``, and those values relative to its start."""
-    inside = np.flatnonzero((grid >= part.start) & (grid < part.stop))
-    return inside, grid[inside] - part.start
-
-
-def _ramp(coefficients: F32, window: Window, shape: tuple[int, int]) -> F32:
-    """Ramps of :func:`strata.insar.corrections.deramp` (a + b y + c x [+ y², x², x y]) on a window."""
-    rows = np.arange(window[0].start, window[0].stop)
-    cols = np.arange(window[1].start, window[1].stop)
-    y = (-1.0 + 2.0 * rows / max(shape[0] - 1, 1))[:, None]
-    x = (-1.0 + 2.0 * cols / max(shape[1] - 1, 1))[None, :]
-    columns = [np.ones_like(y * x), y + 0 * x, x + 0 * y]
-    if coefficients.shape[1] == 6:
-        columns += [y**2 + 0 * x, x**2 + 0 * y, x * y]
-    basis = np.stack(columns)
-    ramps: F32 = np.einsum("dk,kyx->dyx", np.nan_to_num(coefficients), basis).astype(np.float32)
-    return ramps
-
-
-# ------------------------------------------------------------------------------------------------
 # The run
 # ------------------------------------------------------------------------------------------------
 class _Run:
-    """State of one workflow run; each public-looking method is one step."""
+    """State of one workflow run; each public-looking method is one step.
+
+    Block tasks are closures over this object; on a distributed cluster it is pickled without
+    what only the driver needs (the scheduler itself, the callback, the full-grid maps).
+    """
+
+    DRIVER_ONLY = ("scheduler", "progress", "timer", "summary", "maps", "fit_cube", "fit_coherence", "sample")
 
     def __init__(self, config: InsarConfig, progress: ProgressCallback | None, scheduler: Any) -> None:
         self.config = config
@@ -361,6 +168,9 @@ class _Run:
         self.summary: dict[str, Any] = {}
         self.maps: dict[str, F32] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if key not in self.DRIVER_ONLY}
+
     def blocks(
         self, function: Callable[[Window], T], step: str, windows: Sequence[Window] | None = None
     ) -> list[T]:
@@ -371,7 +181,7 @@ class _Run:
             numba.set_num_threads(threads)
             return function(window)
 
-        return _map_blocks(
+        return map_blocks(
             task,
             self.windows if windows is None else windows,
             workers=self.workers,
@@ -379,7 +189,7 @@ class _Run:
             report=lambda fraction: self.progress(step, fraction),
         )
 
-    def gather(self, blocks: Sequence[_BlockStatistics | _BlockInversion | _BlockVelocity]) -> None:
+    def gather(self, blocks: Sequence[BlockStatistics | BlockInversion | BlockVelocity]) -> None:
         """Paste the per-block maps into the full-grid maps."""
         for block in blocks:
             for name, values in block.maps.items():
@@ -393,7 +203,7 @@ class _Run:
         with self.timer("open"):
             self.stack = open_stack(options.path, options.format, chunks=self.config.chunking.chunk_size)
         self.shape = (self.stack.sizes["y"], self.stack.sizes["x"])
-        self.windows = _windows(self.shape, self.config.chunking.chunk_size)
+        self.windows = grid_windows(self.shape, self.config.chunking.chunk_size)
         self.wavelength = float(self.stack.attrs["wavelength"])
 
     # -- 2. network ------------------------------------------------------------------------------
@@ -413,7 +223,7 @@ class _Run:
         spans = days[keep].astype(np.float64) / 365.25
         with self.timer("statistics"):
             step = -(-max(self.shape) // SAMPLE_SIDE)
-            blocks = self.blocks(lambda w: _block_statistics(stack, spans, w, step), "statistics")
+            blocks = self.blocks(lambda w: block_statistics(stack, spans, w, step), "statistics")
             self.gather(blocks)
         valid = np.sum([b.valid_count for b in blocks], axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -473,7 +283,7 @@ class _Run:
             else:
                 point = select_reference(
                     self.maps["coherence"],
-                    variability=_local_std(self.maps["stacked_velocity"]),
+                    variability=local_std(self.maps["stacked_velocity"]),
                     mask=self.maps["coverage"] >= np.nanquantile(self.maps["coverage"], 0.9),
                 )
                 row, col, mode = point.row, point.col, "automatic"
@@ -497,7 +307,7 @@ class _Run:
             slice(max(row - half, 0), min(row + half + 1, self.shape[0])),
             slice(max(col - half, 0), min(col + half + 1, self.shape[1])),
         )
-        phase = _read(self.stack, ("unwrapped_phase",), self.ref_window)["unwrapped_phase"]
+        phase = read_window(self.stack, ("unwrapped_phase",), self.ref_window)["unwrapped_phase"]
         flat = phase.reshape(phase.shape[0], -1)
         empty = ~np.isfinite(flat).any(axis=1)
         if empty.any():
@@ -530,18 +340,18 @@ class _Run:
         threshold = self.config.network.pixel_min_coherence
         mm_per_radian = np.float32(abs(phase_to_mm(1.0, self.wavelength)))
 
-        def one(window: Window) -> _BlockInversion:
-            arrays = _read(self.stack, ("unwrapped_phase", "coherence"), window)
+        def one(window: Window) -> BlockInversion:
+            arrays = read_window(self.stack, ("unwrapped_phase", "coherence"), window)
             phase = arrays["unwrapped_phase"].astype(np.float32)
             coherence = arrays["coherence"].astype(np.float32)
             if threshold > 0:
                 phase[~(coherence >= threshold)] = np.nan
             phase -= self.ref_phase[:, None, None]
-            weight = _weights(coherence, options.weighting)
-            closure = _ClosureFigures(np.zeros(0, np.int8), np.zeros(phase.shape[0], np.int64))
+            weight = interferogram_weights(coherence, options.weighting)
+            closure = ClosureFigures(np.zeros(0, np.int8), np.zeros(phase.shape[0], np.int64))
             start = time.thread_time()
             if self.config.closure.enabled:
-                phase, closure = _correct_closures(phase, self.pairs, weight)
+                phase, closure = correct_closures(phase, self.pairs, weight)
             middle = time.thread_time()
             # Inverted in radians (temporal coherence is defined on the phase), then scaled to mm.
             result = invert_nsbas(
@@ -562,9 +372,9 @@ class _Run:
                 store["ambiguity"][:, window[0], window[1]] = closure.ambiguity
             share = result.model_share.reshape(n_date, -1)
             finite = np.isfinite(share)
-            fit_r, local_r = _in_window(self.fit_rows, window[0])
-            fit_c, local_c = _in_window(self.fit_cols, window[1])
-            return _BlockInversion(
+            fit_r, local_r = in_window(self.fit_rows, window[0])
+            fit_c, local_c = in_window(self.fit_cols, window[1])
+            return BlockInversion(
                 window=window,
                 maps={
                     "temporal_coherence": result.temporal_coherence,
@@ -594,7 +404,7 @@ class _Run:
             self.fit_coherence[block.fit_rows[:, None], block.fit_cols[None, :]] = block.fit_coherence
         self._summarise_inversion(blocks)
 
-    def _summarise_inversion(self, blocks: list[_BlockInversion]) -> None:
+    def _summarise_inversion(self, blocks: list[BlockInversion]) -> None:
         fixed = np.sum([b.closure.pixels_fixed for b in blocks], axis=0)
         count = sum(b.closure.count for b in blocks)
         share = np.sum([b.share_sum for b in blocks], axis=0) / np.maximum(
@@ -697,12 +507,12 @@ class _Run:
         if self.height is not None and np.any(self.tropo_slope):
             series -= self.tropo_slope[:, None, None] * self.height[rows, cols][None]
         if self.ramp_coefficients.size:
-            series -= _ramp(self.ramp_coefficients, window, self.shape)
+            series -= ramp_surface(self.ramp_coefficients, window, self.shape)
         dem_error = None
         if self.config.corrections.dem_error:
             incidence = (
                 np.asarray(
-                    _read(self.stack, ("incidence_angle",), window)["incidence_angle"], dtype=np.float64
+                    read_window(self.stack, ("incidence_angle",), window)["incidence_angle"], dtype=np.float64
                 )
                 if "incidence_angle" in self.stack
                 else INCIDENCE
@@ -723,7 +533,7 @@ class _Run:
         options = self.config.velocity
         seasonal = options.model == "seasonal"
 
-        def one(window: Window) -> _BlockVelocity:
+        def one(window: Window) -> BlockVelocity:
             series, imposed, dem_error = self._corrected(window)
             self.store["timeseries"][:, window[0], window[1]] = series
             # Epochs imposed by the NSBAS model carry no information on the velocity: weight 0.
@@ -737,7 +547,7 @@ class _Run:
                 maps["velocity_std_bootstrap"] = boot.velocity_std
             if dem_error is not None:
                 maps["dem_error"] = dem_error
-            return _BlockVelocity(window=window, maps=maps)
+            return BlockVelocity(window=window, maps=maps)
 
         with self.timer("velocity"):
             self.gather(self.blocks(one, "velocity"))
