@@ -26,7 +26,6 @@ recovers this rate). Neither is referenced in space: compare estimates with
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,7 +175,7 @@ def simulate_stack(config: SimulationConfig | None = None) -> SimulatedStack:
     """
     config = config or SimulationConfig()
     generator = StackGenerator(config)
-    token = hashlib.sha1(config.model_dump_json().encode(), usedforsecurity=False).hexdigest()[:16]
+    token = generator.token
     grid = config.grid
     n_pairs = generator.pairs.shape[0]
     step = grid.pixel_size_deg

@@ -7,6 +7,7 @@ are then computed from it alone, so a stack of any size is generated with bounde
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -34,6 +35,7 @@ class StackGenerator:
 
     def __init__(self, config: SimulationConfig) -> None:
         self.config = config
+        self.token = hashlib.sha1(config.model_dump_json().encode(), usedforsecurity=False).hexdigest()[:16]
         grid = config.grid
         self.shape = (grid.rows, grid.cols)
         self.dates = acquisition_dates(config.acquisitions)
@@ -85,6 +87,10 @@ class StackGenerator:
         self._draw_unwrapping_errors(np.random.default_rng([config.seed, 5]))
         self.noise_table = phase_noise_table(dec.looks)
         self.phase_per_mm = -4.0 * np.pi / (config.wavelength * 1000.0)
+
+    def __dask_tokenize__(self) -> str:
+        """Token of the generator for dask: its configuration (hashing its arrays takes minutes)."""
+        return self.token
 
     def _draw_unwrapping_errors(self, rng: np.random.Generator) -> None:
         cfg = self.config.unwrapping_errors
