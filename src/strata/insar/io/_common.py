@@ -8,6 +8,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -204,10 +205,11 @@ def check_not_empty(
 def iter_blocks(
     stack: xr.Dataset, names: Sequence[str], block: int | None = None
 ) -> Iterator[tuple[slice, slice, dict[str, npt.NDArray[Any]]]]:
-    """Yield ``(rows, cols, arrays)`` for each spatial block of ``stack``, computed one at a time.
+    """Yield ``(rows, cols, arrays)`` for each spatial block of ``stack``.
 
     The blocks follow the dask chunks of ``stack`` (or ``block`` pixels), so a lazily generated
-    or read stack is written with memory bounded by one block of all pairs.
+    or read stack is written with memory bounded by two blocks of all pairs: the next block is
+    computed in the background while the caller writes the current one.
     """
     phase = stack["unwrapped_phase"]
     if block is None and phase.chunks is not None:
@@ -217,11 +219,24 @@ def iter_blocks(
         size = block or DEFAULT_CHUNK
         row_edges = np.append(np.arange(0, stack.sizes["y"], size), stack.sizes["y"])
         col_edges = np.append(np.arange(0, stack.sizes["x"], size), stack.sizes["x"])
-    for r0, r1 in zip(row_edges[:-1], row_edges[1:], strict=True):
-        for c0, c1 in zip(col_edges[:-1], col_edges[1:], strict=True):
-            rows, cols = slice(int(r0), int(r1)), slice(int(c0), int(c1))
-            part = stack[list(names)].isel(y=rows, x=cols).compute()
-            yield rows, cols, {name: part[name].values for name in names}
+    windows = [
+        (slice(int(r0), int(r1)), slice(int(c0), int(c1)))
+        for r0, r1 in zip(row_edges[:-1], row_edges[1:], strict=True)
+        for c0, c1 in zip(col_edges[:-1], col_edges[1:], strict=True)
+    ]
+    subset = stack[list(names)]
+
+    def compute(window: Window) -> dict[str, npt.NDArray[Any]]:
+        part = subset.isel(y=window[0], x=window[1]).compute()
+        return {name: part[name].values for name in names}
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(compute, windows[0])
+        for k, window in enumerate(windows):
+            arrays = pending.result()
+            if k + 1 < len(windows):
+                pending = pool.submit(compute, windows[k + 1])
+            yield window[0], window[1], arrays
 
 
 def date_baselines(stack: xr.Dataset) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
