@@ -2,8 +2,9 @@
 
 The server runs as a subprocess (uvicorn, with its Dask LocalCluster of worker processes); the
 job is ``sbas_timeseries`` on a simulated LiCSAR stack: ``prepare`` → ``timeseries`` (the InSAR
-workflow).  After either fault the job must finish with outputs byte-identical to an undisturbed
-run, and a step that had a checkpoint must not have run again (``<step>.runs`` traces each start).
+workflow).  After either fault the job must finish with outputs identical to an undisturbed run
+(SHA-256 of every file; of HDF5/NetCDF files, of their datasets and attributes), and a step
+that had a checkpoint must not have run again (``<step>.runs`` traces each start).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import h5py
 import httpx
+import numpy as np
 import psutil
 import pytest
 
@@ -32,6 +35,7 @@ from strata.settings import Settings
 pytestmark = pytest.mark.slow
 
 IGNORED = {"step.json", "summary.json"}  # these record run times
+HDF5_REFERENCES = {"DIMENSION_LIST", "REFERENCE_LIST"}  # object references: byte addresses in the file
 
 
 @dataclass
@@ -94,7 +98,7 @@ class Deployment:
     def checksums(self, job_id: str) -> dict[str, str]:
         folder = self.steps(job_id) / "timeseries"
         return {
-            str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            str(p.relative_to(folder)): _checksum(p)
             for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name not in IGNORED
         }
@@ -106,6 +110,30 @@ class Deployment:
         while not (self.runs(job_id, "timeseries") and progress.exists()):
             assert time.monotonic() < deadline, "the timeseries step did not start"
             time.sleep(0.02)
+
+
+def _checksum(path: Path) -> str:
+    """SHA-256 of a file; of an HDF5/NetCDF-4 file, of its datasets and attributes in name order.
+
+    HDF5 places chunks in the order they are written, and the workflow writes blocks from parallel
+    threads: equal content may lie at other byte offsets (which dimension-scale references hold).
+    """
+    digest = hashlib.sha256()
+    if path.suffix not in (".nc", ".h5"):
+        digest.update(path.read_bytes())
+        return digest.hexdigest()
+    with h5py.File(path, "r") as h5:
+        objects: list[tuple[str, Any]] = [("/", h5)]
+        h5.visititems(lambda name, obj: objects.append((name, obj)))
+        for name, obj in sorted(objects, key=lambda pair: pair[0]):
+            digest.update(name.encode())
+            for key in sorted(set(obj.attrs) - HDF5_REFERENCES):
+                digest.update(f"{key}={obj.attrs[key]!r}".encode())
+            if isinstance(obj, h5py.Dataset):
+                data = np.asarray(obj[()])
+                # variable-length strings are objects: hash their values, not their pointers
+                digest.update(repr(data.tolist()).encode() if data.dtype.kind == "O" else data.tobytes())
+    return digest.hexdigest()
 
 
 def _wait(client: httpx.Client, job_id: str) -> dict[str, Any]:
