@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import operator
 import struct
 from collections.abc import Iterable, Iterator, Sequence
@@ -45,6 +44,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -75,7 +75,8 @@ from strata.catalog.store.base import DEFAULT_MAX_LIMIT, UpsertCounts
 __all__ = ["Schema", "SqlStore", "build_schema", "to_micros"]
 
 _CHUNK = 500  # ids per IN (...) list
-_SAMPLE_STRIPES = 32  # pk stripes sampled to estimate large counts
+_SAMPLE_STRIPES = 32  # key stripes sampled to estimate large counts...
+_SAMPLE_WIDTH = 256  # ...of this many keys each
 
 # the searchable text and integer columns (text columns get a "C" collation on PostgreSQL so
 # strings sort byte-wise, as in SQLite)
@@ -483,21 +484,22 @@ class SqlStore:
         exact = int(conn.scalar(select(func.count()).select_from(limited)) or 0)
         if exact <= self.count_exact_limit:
             return MatchCount(exact, False)
-        # estimate: the share of matches in evenly spread stripes of the key range
-        low, high, total = conn.execute(select(func.min(pk), func.max(pk), func.count())).one()
+        # estimate: matches per key in evenly spread stripes of the key range, times the range
+        low = conn.scalar(select(func.min(pk)))  # two statements: each is then one index probe
+        high = conn.scalar(select(func.max(pk)))
         span = high - low + 1
-        width = max(1, math.ceil(self.count_exact_limit / _SAMPLE_STRIPES))
-        step = span / _SAMPLE_STRIPES
-        stripes = or_(
-            *(
-                pk.between(int(low + i * step), int(low + i * step) + width - 1)
-                for i in range(_SAMPLE_STRIPES)
-            )
-        )
+        if span <= _SAMPLE_STRIPES * _SAMPLE_WIDTH:
+            stripes = [(low, high)]
+        else:
+            step = span // _SAMPLE_STRIPES
+            stripes = [(low + i * step, low + i * step + _SAMPLE_WIDTH - 1) for i in range(_SAMPLE_STRIPES)]
         table = self.schema.items
-        sampled = int(conn.scalar(select(func.count()).select_from(table).where(stripes)) or 0)
-        hits = int(conn.scalar(select(func.count()).select_from(table).where(stripes, *where)) or 0)
-        estimate = round(hits * total / sampled) if sampled else exact
+        arms = [  # one key-range scan per stripe (an OR of ranges would scan the table)
+            select(func.count().label("hits")).select_from(table).where(pk.between(first, last), *where)
+            for first, last in stripes
+        ]
+        hits = int(conn.scalar(select(func.sum(union_all(*arms).subquery().c.hits))) or 0)
+        estimate = round(hits * span / sum(last - first + 1 for first, last in stripes))
         return MatchCount(max(estimate, self.count_exact_limit + 1), True)
 
     def aggregate(self, query: SearchQuery, fields: Sequence[str]) -> dict[str, list[Bucket]]:
