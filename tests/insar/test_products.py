@@ -125,3 +125,33 @@ def test_mintpy_velocity_layout(tmp_path, velocity):
         assert f.attrs["START_DATE"] == "20190101" and f.attrs["END_DATE"] == "20190218"
         np.testing.assert_allclose(f["velocity"][()], velocity / 1000, rtol=1e-6)
         np.testing.assert_allclose(f["velocityStd"][()], np.abs(velocity) / 10000, rtol=1e-6)
+
+
+MINTPY_CHECK = """
+import sys
+import numpy as np
+from mintpy.objects import timeseries
+from mintpy.utils import readfile
+folder = sys.argv[1]
+ts, atr = readfile.read(folder + "/timeseries.h5")
+obj = timeseries(folder + "/timeseries.h5")
+obj.open(print_msg=False)
+vel, vatr = readfile.read(folder + "/velocity.h5")
+std, _ = readfile.read(folder + "/velocity.h5", datasetName="velocityStd")
+print(atr["FILE_TYPE"], atr["REF_DATE"], obj.numDate, vatr["FILE_TYPE"], vatr["DATE12"])
+np.save(folder + "/ts_read.npy", ts)
+np.save(folder + "/vel_read.npy", np.stack([vel, std]))
+"""
+
+
+def test_mintpy_reads_the_files(tmp_path, displacement, velocity, mintpy_run):
+    write_mintpy_timeseries(tmp_path / "timeseries.h5", displacement, DATES, GRID, wavelength=0.05546576)
+    write_mintpy_velocity(
+        tmp_path / "velocity.h5", velocity, np.abs(velocity), DATES, GRID, wavelength=0.05546576
+    )
+    stdout = mintpy_run(MINTPY_CHECK, str(tmp_path))
+    assert stdout.split() == ["timeseries", "20190101", "4", "velocity", "20190101_20190218"]
+    np.testing.assert_allclose(np.load(tmp_path / "ts_read.npy"), displacement / 1000, rtol=1e-6)
+    read = np.load(tmp_path / "vel_read.npy")
+    np.testing.assert_allclose(read[0], velocity / 1000, rtol=1e-6)
+    np.testing.assert_allclose(read[1], np.abs(velocity) / 1000, rtol=1e-6)

@@ -83,3 +83,25 @@ def test_all_nan_interferogram(stack_file):
 def test_missing_file(tmp_path):
     with pytest.raises(ReaderError, match="no ifgramStack.h5"):
         open_stack(tmp_path, "mintpy")
+
+
+MINTPY_CHECK = """
+import sys
+import numpy as np
+from mintpy.objects import ifgramStack
+from mintpy.utils import readfile
+stack = ifgramStack(sys.argv[1] + "/inputs/ifgramStack.h5")
+stack.open(print_msg=False)
+np.save(sys.argv[1] + "/unw.npy", stack.read(datasetName="unwrapPhase", print_msg=False))
+height, atr = readfile.read(sys.argv[1] + "/inputs/geometryGeo.h5", datasetName="height")
+print(stack.numIfgram, stack.get_date12_list()[0], atr["FILE_TYPE"], height.shape[0])
+"""
+
+
+def test_mintpy_reads_the_stack(short, tmp_path, mintpy_run):
+    write_stack(short, tmp_path, "mintpy")
+    first = str(short.stack["pair"].values[0])
+    stdout = mintpy_run(MINTPY_CHECK, str(tmp_path))
+    assert stdout.split() == [str(short.stack.sizes["pair"]), first, "geometry", str(short.stack.sizes["y"])]
+    expected = np.nan_to_num(short.stack["unwrapped_phase"].values)  # MintPy's no-data is 0
+    np.testing.assert_allclose(np.load(tmp_path / "unw.npy"), expected, atol=1e-6)
