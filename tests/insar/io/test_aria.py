@@ -1,6 +1,7 @@
 import netCDF4
 import numpy as np
 import pytest
+import rasterio
 
 from strata.insar.errors import ReaderError
 from strata.insar.io import open_stack
