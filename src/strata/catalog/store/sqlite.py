@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,23 +54,31 @@ _RTREE_COLUMNS = "id, minx, maxx, miny, maxy, mint, maxt"
 _DAY = 86_400_000_000  # microseconds: the R*Tree keeps time in days (float32; it rounds outwards)
 
 
-@functools.lru_cache(maxsize=32)
 def _prepared(wkb: bytes) -> BaseGeometry:
     geometry = shapely.from_wkb(wkb)
     shapely.prepare(geometry)
     return geometry
 
 
-def _intersects(footprint: bytes | None, query: bytes | None) -> int | None:
-    """SQL function ``strata_intersects(footprint_wkb, query_wkb)``: 1 when they intersect."""
-    if footprint is None or query is None:
-        return None
-    return int(_prepared(bytes(query)).intersects(shapely.from_wkb(footprint)))
+def _intersects_function() -> Callable[[bytes | None, bytes | None], int | None]:
+    """The SQL function ``strata_intersects(footprint_wkb, query_wkb)``: 1 when they intersect.
+
+    Each connection gets its own (a connection serves one thread at a time), so the prepared
+    query geometries it caches are never shared between threads.
+    """
+    prepared = functools.lru_cache(maxsize=16)(_prepared)
+
+    def intersects(footprint: bytes | None, query: bytes | None) -> int | None:
+        if footprint is None or query is None:
+            return None
+        return int(prepared(bytes(query)).intersects(shapely.from_wkb(footprint)))
+
+    return intersects
 
 
 def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
-    dbapi_connection.create_function("strata_intersects", 2, _intersects, deterministic=True)
+    dbapi_connection.create_function("strata_intersects", 2, _intersects_function(), deterministic=True)
     for pragma in (
         "journal_mode=WAL",
         "synchronous=NORMAL",
@@ -196,6 +204,7 @@ class SQLiteStore(SqlStore):
         return func.strftime("%Y-%m", seconds, "unixepoch")
 
     def optimize(self) -> None:
-        """Refresh SQLite's planner statistics."""
+        """Refresh SQLite's planner statistics (sampled: milliseconds even at millions of rows)."""
         with self._write() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=2000")
             conn.exec_driver_sql("ANALYZE")
