@@ -30,6 +30,11 @@ def test_round_trip(simulated, round_trip, tmp_path):
     np.testing.assert_allclose(
         stored, -simulated.stack["unwrapped_phase"].values[k], atol=1e-5, equal_nan=True
     )
+    # GDAL (through which ARIA-tools reads the layers) sees the grid, CRS and no-data value
+    with rasterio.open(f"netcdf:{first}:/science/grids/data/unwrappedPhase") as src:
+        assert src.crs.to_epsg() == 4326
+        np.testing.assert_allclose(src.transform.to_gdal(), got.attrs["transform"], atol=1e-9)
+        assert src.nodata == 0
 
 
 @pytest.fixture
