@@ -168,8 +168,12 @@ def build_schema(geometry_type: TypeEngine[Any], text_type: TypeEngine[Any]) -> 
 
 
 def to_micros(value: datetime) -> int:
-    """A datetime as integer microseconds since 1970-01-01 UTC (how the stores keep times)."""
-    delta = value.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    """A datetime as integer microseconds since 1970-01-01 UTC (how the stores keep times).
+
+    A naive datetime is taken as UTC, as :func:`strata.catalog.model.parse_datetime` does.
+    """
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    delta = aware - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
