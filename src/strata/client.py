@@ -18,8 +18,9 @@ import httpx
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from strata.errors import InputError, NotFoundError, StrataError
+from strata.processing.errors import JobFailedError
 
-__all__ = ["Client", "ClientError", "JobFailedError"]
+__all__ = ["Client", "ClientError"]
 
 FINISHED = ("successful", "failed", "dismissed")
 
@@ -38,10 +39,6 @@ class _BadRequest(ClientError, InputError):
 
 class _NotFound(ClientError, NotFoundError):
     pass
-
-
-class JobFailedError(StrataError):
-    """The job ended failed or dismissed; the message is the job's."""
 
 
 class Client:

@@ -33,10 +33,11 @@ from strata.catalog.model import Item
 from strata.catalog.store.base import open_store
 from strata.cli import build_app
 from strata.cli.process import parse_inputs
-from strata.client import Client, ClientError, JobFailedError
+from strata.client import Client, ClientError
 from strata.errors import InputError
 from strata.insar.interferogram import coherence
 from strata.insar.io.slc import read_slc_znap
+from strata.processing.errors import JobFailedError
 from strata.processing.workplan import running_jobs
 from strata.settings import Settings
 
@@ -324,6 +325,9 @@ def test_python_client_submits_waits_and_downloads(server: Server, tmp_path: Pat
         failing = client.submit("quicklook", {"product": server.products[1], "band": 3})
         with pytest.raises(JobFailedError, match="has 1 bands, not 3"):
             client.wait(failing, timeout=120, poll=0.1, progress=False)
+        with pytest.raises(ClientError, match=r"HTTP 500: job .* failed \(processor\)") as failed:
+            client.results(failing)
+        assert failed.value.status == 500
 
 
 def test_cli_lists_runs_and_operates_jobs(server: Server) -> None:

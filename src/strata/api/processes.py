@@ -31,6 +31,7 @@ from strata.api.errors import status_for
 from strata.api.users import User
 from strata.errors import StrataError
 from strata.processing.errors import (
+    JobFailedError,
     JobNotFoundError,
     ProcessInputError,
     ProcessNotFoundError,
@@ -225,12 +226,15 @@ def job_results(job: Job, base: str) -> dict[str, Any]:
 
     Raises
     ------
+    JobFailedError
+        When the job failed (an OGC exception with status 500).
     ResultsNotReadyError
-        When the job is not successful (running, failed or dismissed).
+        When the job is still running or was dismissed.
     """
+    if job.status == JobStatus.FAILED:
+        raise JobFailedError(f"job {job.id} failed ({job.failure}): {job.message}")
     if job.status != JobStatus.SUCCESSFUL or job.results is None:
-        reason = f": {job.message}" if job.status == JobStatus.FAILED else ""
-        raise ResultsNotReadyError(f"job {job.id} is {job.status}{reason}")
+        raise ResultsNotReadyError(f"job {job.id} is {job.status}")
     return {
         name: {**value, "href": base + value["href"]}
         if isinstance(value, dict) and "href" in value

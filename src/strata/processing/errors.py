@@ -4,6 +4,7 @@ from strata.errors import InputError, NotFoundError, StrataError
 
 __all__ = [
     "AuthenticationRequiredError",
+    "JobFailedError",
     "JobNotFoundError",
     "JobStateError",
     "PlanError",
@@ -29,7 +30,11 @@ class JobNotFoundError(ProcessingError, NotFoundError):
 
 
 class ResultsNotReadyError(ProcessingError, NotFoundError):
-    """The job has no results (yet): it is still running, failed or was dismissed."""
+    """The job has no results (yet): it is still running or was dismissed."""
+
+
+class JobFailedError(ProcessingError):
+    """The job failed: it has no results; the message is the job's."""
 
 
 class ProcessInputError(ProcessingError, InputError):

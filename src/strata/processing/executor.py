@@ -187,11 +187,12 @@ class JobRunner:
         self._thread.start()
 
     def close(self) -> None:
-        """Stop driving jobs; their leases lapse and a later runner resumes them."""
+        """Stop driving jobs and release their leases: the next runner resumes them at once."""
         self._closing.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
+        self.store.release(self.id)
         if self.wake in self.service.listeners:
             self.service.listeners.remove(self.wake)
 

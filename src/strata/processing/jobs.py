@@ -393,6 +393,15 @@ class JobStore:
                 .values(lease_until=time.time() + lease_s)
             )
 
+    def release(self, runner: str) -> None:
+        """Give up the leases of every active job this runner holds."""
+        with self._tx() as conn:
+            conn.execute(
+                jobs_table.update()
+                .where(jobs_table.c.runner == runner, jobs_table.c.status.in_(ACTIVE))
+                .values(runner=None, lease_until=None)
+            )
+
     def requests(self, runner: str) -> list[tuple[str, str]]:
         """``(job id, request)`` of the jobs this runner holds that have a pending stop or dismiss."""
         query = sa.select(jobs_table.c.id, jobs_table.c.request).where(
