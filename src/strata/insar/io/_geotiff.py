@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -42,7 +44,14 @@ class TiffBand:
     kind: str = "plain"
 
 
-_HANDLES = HandleCache(rasterio.open)
+def _handles_per_thread() -> int:
+    """Open GeoTIFFs kept per thread: within half the process's file limit over all cores."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limit = soft if soft > 0 else 1024
+    return max(32, min(1024, limit // (2 * (os.cpu_count() or 1))))
+
+
+_HANDLES = HandleCache(rasterio.open, size=_handles_per_thread())
 WRITER_CACHE_MB = 256
 """GDAL block cache (MB) while many GeoTIFFs are written block by block."""
 
