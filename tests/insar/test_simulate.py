@@ -1,7 +1,9 @@
 import datetime as dt
 
 import numpy as np
+import pydantic
 import pytest
+import yaml
 
 from strata.insar.simulate import (
     AcquisitionConfig,
@@ -217,3 +219,17 @@ def test_velocity_recovered_from_interferograms_without_noise_sources():
     velocity = (years @ series) / (years @ years)  # fit through the origin (first date is 0)
     error = velocity.reshape(mm.shape[1:]) - sim.velocity.values
     assert np.sqrt(np.mean(error**2)) < 0.05  # mm/yr, while the bowl reaches -120 mm/yr
+
+
+def test_config_round_trips_and_rejects_unknown_fields():
+    config = SimulationConfig(
+        seed=5,
+        acquisitions=AcquisitionConfig(gaps=[(dt.date(2019, 6, 1), dt.date(2019, 8, 31))]),
+        deformation=DeformationConfig(steps=[StepConfig(date=dt.date(2020, 1, 1), amplitude_mm=10.0)]),
+    )
+    text = yaml.safe_dump(config.model_dump(mode="json"))
+    assert SimulationConfig.model_validate(yaml.safe_load(text)) == config
+    with pytest.raises(pydantic.ValidationError, match="extra"):
+        SimulationConfig.model_validate({"grid": {"rows": 10, "colums": 10}})
+    for name, field in SimulationConfig.model_fields.items():
+        assert field.description, name
