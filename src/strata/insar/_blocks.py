@@ -184,7 +184,7 @@ class ClosureFigures:
 
 
 def correct_closures(
-    phase: F32, pairs: npt.NDArray[np.int64], weight: F32 | None
+    phase: F32, pairs: npt.NDArray[np.int64], weight: F32 | None, threads: int
 ) -> tuple[F32, ClosureFigures]:
     """Fix unwrapping errors on the pixels whose loops do not close; the other pixels are left as is."""
     n_pair = phase.shape[0]
@@ -202,7 +202,7 @@ def correct_closures(
         )
         return phase, figures
     subset_weight = None if weight is None else weight.reshape(n_pair, -1)[:, bad]
-    correction = correct_unwrapping_errors(flat[:, bad], pairs, weight=subset_weight)
+    correction = correct_unwrapping_errors(flat[:, bad], pairs, weight=subset_weight, threads=threads)
     corrected = flat.copy()
     corrected[:, bad] = correction.phase
     subset_count = int(finite[:, bad].sum())
