@@ -322,3 +322,15 @@ def test_missing_heights_for_troposphere_is_an_error(small_stack: Path, tmp_path
         warnings.simplefilter("error")
         with pytest.raises(StrataError, match="heights"):
             run(_config(geoc, tmp_path / "out"))
+
+
+def test_config_rejects_unknown_and_conflicting_options(tmp_path: Path) -> None:
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text("inversion:\n  constraint_wieght: 0.1\n")
+    with pytest.raises(StrataError, match=r"c\.yaml: inversion\.constraint_wieght: Extra inputs"):
+        InsarConfig.from_yaml(config_file)
+    with pytest.raises(StrataError, match="not both"):
+        InsarConfig.from_dict({"corrections": {"reference_lonlat": [1.0, 2.0], "reference_rowcol": [3, 4]}})
+    config = InsarConfig.from_dict({"corrections": {"reference_rowcol": [3, 4]}, "points": [[-99.1, 19.4]]})
+    config.to_yaml(tmp_path / "d.yaml")
+    assert InsarConfig.from_yaml(tmp_path / "d.yaml") == config
