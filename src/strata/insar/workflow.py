@@ -272,7 +272,7 @@ class _Run:
                     *options.reference_lonlat,
                     self.stack.attrs["transform"],
                     shape=self.shape,
-                    crs=self.stack.attrs["crs"],
+                    crs=self.stack.attrs["crs"] or None,  # radar geometry: no CRS
                 )
                 mode = "given lon/lat"
             else:
@@ -625,7 +625,7 @@ class _Run:
 
     def _points(self) -> list[tuple[str, tuple[int, int]]]:
         """Points of the time-series figure: the configured ones, else the reference and the fastest pixel."""
-        transform, crs = self.stack.attrs["transform"], self.stack.attrs["crs"]
+        transform, crs = self.stack.attrs["transform"], self.stack.attrs["crs"] or None
         if self.config.points:
             return [
                 (f"{lon:.4f}, {lat:.4f}", pixel_of(lon, lat, transform, shape=self.shape, crs=crs))
