@@ -10,6 +10,7 @@ from shapely.geometry import shape
 from strata.catalog.generate import generate_items
 from strata.catalog.geometry import geometry_bbox
 from strata.catalog.ingest import read_path
+from strata.catalog.mgrs import load_grid, tile_polygon
 from strata.catalog.model import Item
 from strata.catalog.naming import name_fields
 from strata.catalog.orbits import S1_PERIOD, mgrs_tile_footprint, s1_orbit_at
@@ -114,6 +115,16 @@ def test_sentinel2_products_sit_on_their_mgrs_tiles(items):
         assert item.bbox == pytest.approx(bbox)
         assert 1 <= item.relative_orbit <= 143
         assert item.orbit_direction == "descending"
+
+
+def test_sentinel2_tiles_are_tiles_of_the_esa_grid(items):
+    bboxes = {i.properties["s2:mgrs_tile"]: i.bbox for i in items if i.collection == "sentinel-2"}
+    assert len(bboxes) > 200
+    grid = load_grid()
+    assert sorted(t for t in bboxes if t not in grid) == []
+    for tile in sorted(bboxes)[::10]:  # the footprint is the ESA tile's (its band and row), not a namesake's
+        if bboxes[tile][0] <= bboxes[tile][2]:
+            assert bboxes[tile] == pytest.approx(tile_polygon(tile).bounds, abs=0.01), tile
 
 
 def test_time_span(items):

@@ -13,7 +13,8 @@ The records follow the real orbit geometry rather than random boxes:
   against the orbit; the CRC is a hash of the name.  S1A flies from 2014-10, S1B 2016-09..2021-12,
   S1C from 2025-03.
 - **Sentinel-2**: L1C/L2A products on MGRS tiles (109.8 km squares of the UTM grid, named by zone,
-  latitude band and 100 km square letters), relative orbits 1..143 chosen among the tracks whose
+  latitude band and 100 km square letters), only tiles of the ESA tiling grid
+  (:func:`strata.catalog.mgrs.load_grid`), relative orbits 1..143 chosen among the tracks whose
   290 km swath covers the tile, 10-day repeat per satellite (5 with two).
 
 Generation is deterministic for a seed and runs at tens of thousands of items per second: the
@@ -23,6 +24,7 @@ acquisition repeating it (treat generated geometries as read-only).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
@@ -35,12 +37,12 @@ from typing import Any
 import numpy as np
 
 from strata.catalog.geometry import Bbox
+from strata.catalog.mgrs import load_grid, parse_tile_id
 from strata.catalog.model import Item
 from strata.catalog.orbits import (
     S1_PERIOD,
     S1_SATELLITES,
     footprint_from_corners,
-    mgrs_tile_id,
     s1_direction,
     s1_swath_corners,
     tile_footprint,
@@ -84,7 +86,16 @@ _S2_REFERENCE = (26783, 45, datetime(2020, 8, 8, 1, 3, 11, tzinfo=UTC), 13.8)  #
 _S2_FIRST_DAY = {"A": datetime(2015, 6, 27, tzinfo=UTC), "B": datetime(2017, 3, 7, tzinfo=UTC)}
 _S2_NODE_LONGITUDE = 167.2  # descending-node longitude of relative orbit 1 (calibrated on R045 over 54PXA)
 _S2_HALF_SWATH_KM = 145.0
-_MGRS_BANDS = "CDEFGHJKLMNPQRSTUVWX"
+
+
+@functools.cache
+def _grid_squares() -> dict[tuple[int, bool, int, int], str]:
+    """ESA tile ids by (zone, south, column, row) of their 100 km square (columns 1..8, rows as northing)."""
+    squares = {}
+    for tile, row in load_grid().items():
+        zone, south, easting = parse_tile_id(tile)
+        squares[(zone, south, easting // 100_000, row)] = tile
+    return squares
 
 
 class _S1Slices:
@@ -127,6 +138,7 @@ class _S2Tiles:
         lon = rng.uniform(-180.0, 180.0, count)
         zone = np.clip(((lon + 180.0) // 6).astype(int) + 1, 1, 60)
         self.tiles: list[tuple[str, dict[str, Any], Bbox, list[int], float]] = []
+        squares = _grid_squares()
         seen: set[str] = set()
         for z in np.unique(zone):
             for south in (False, True):
@@ -135,13 +147,12 @@ class _S2Tiles:
                     continue
                 forward, _ = utm_transformers(int(z), south)
                 east, north = forward.transform(lon[mask], lat[mask])
-                for e, n, la in zip(east, north, lat[mask], strict=True):
+                for e, n in zip(east, north, strict=True):
                     column, row = int(e // 100000), int(n // 100000)
-                    if not 1 <= column <= 8:
-                        continue
-                    band = _MGRS_BANDS[min(int((la + 80.0) // 8), 19)]
-                    tile = mgrs_tile_id(int(z), band, column, row)
-                    if tile in seen:
+                    # the ESA grid names the square (its latitude band is not always the point's)
+                    # and leaves out zone-edge squares: those points draw no tile
+                    tile = squares.get((int(z), south, column, row))
+                    if tile is None or tile in seen:
                         continue
                     seen.add(tile)
                     geometry, bbox = tile_footprint(int(z), south, column, row)
