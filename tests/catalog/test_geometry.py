@@ -1,6 +1,8 @@
 """Footprint parsing, antimeridian splitting, orientation and bounding boxes."""
 
+import json
 import math
+import re
 
 import pytest
 import shapely
@@ -54,16 +56,19 @@ def test_plain_polygon_is_closed_and_made_counter_clockwise():
     width=st.floats(0.5, 8.0),
     height=st.floats(0.5, 5.0),
     skew=st.floats(-1.0, 1.0),
+    written=st.sampled_from(["wrapped", "east", "west"]),
 )
-def test_split_keeps_area_and_bounds(centre_lon, centre_lat, width, height, skew):
+def test_split_keeps_area_and_bounds(centre_lon, centre_lat, width, height, skew, written):
     corners = [
         (centre_lon - width / 2 + skew, centre_lat - height / 2),
         (centre_lon + width / 2 + skew, centre_lat - height / 2),
         (centre_lon + width / 2 - skew, centre_lat + height / 2),
         (centre_lon - width / 2 - skew, centre_lat + height / 2),
     ]
-    wrapped = [[(x + 180.0) % 360.0 - 180.0, y] for x, y in corners]
-    result = normalize_footprint({"type": "Polygon", "coordinates": [wrapped]})
+    # as ESA writes it (wrapped into ±180, stepping across it), or continuous past +180 or -180
+    offset = {"wrapped": None, "east": 0.0, "west": -360.0}[written]
+    ring = [[(x + 180.0) % 360.0 - 180.0 if offset is None else x + offset, y] for x, y in corners]
+    result = normalize_footprint({"type": "Polygon", "coordinates": [ring]})
     parts = _parts(result)
     assert all(-180.0 <= x <= 180.0 and -90.0 <= y <= 90.0 for p in parts for x, y in p.exterior.coords)
     assert all(p.is_valid and p.exterior.is_ccw for p in parts)
@@ -149,3 +154,125 @@ def test_ring_around_a_pole_is_closed_along_it(pole):
     west, south, east, north = geometry_bbox(result)
     assert (west, east) == (-180.0, 180.0)
     assert (north if pole > 0 else south) == pole
+
+
+def test_hole_is_kept_with_its_shell_across_the_antimeridian():
+    shell = [[175.0, 10.0], [-175.0, 10.0], [-175.0, 20.0], [175.0, 20.0]]
+    hole = [[-179.5, 14.0], [-179.5, 16.0], [-179.0, 16.0], [-179.0, 14.0]]  # east of the line
+    result = normalize_footprint({"type": "Polygon", "coordinates": [shell, hole]})
+    parts = _parts(result)
+    assert sum(p.area for p in parts) == pytest.approx(100.0 - 1.0)
+    assert not any(p.covers(shapely.Point(-179.25, 15.0)) for p in parts)
+    assert any(p.covers(shapely.Point(-179.75, 15.0)) for p in parts)
+
+
+@pytest.mark.parametrize(
+    ("geometry", "defect"),
+    [
+        ({"type": "Polygon"}, "no coordinates"),
+        ({"type": "Polygon", "coordinates": []}, "no coordinates"),
+        (
+            {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]},
+            "at least 3 positions (4 when closed)",
+        ),
+        ({"type": "Polygon", "coordinates": [[0, 0], [1, 0], [1, 1]]}, "2 or 3 numbers"),
+        ({"type": "Point", "coordinates": [1, "2"]}, "2 or 3 numbers"),
+        ({"type": "Point", "coordinates": [1, 2, 3, 4]}, "2 or 3 numbers"),
+        ({"type": "Point", "coordinates": [1, float("nan")]}, "not a finite number"),
+        ({"type": "LineString", "coordinates": [[1, 2]]}, "at least 2 positions"),
+        ({"type": "MultiPolygon", "coordinates": {"a": 1}}, "expected an array"),
+        ({"type": "MultiPolygon", "coordinates": [[]]}, "empty array"),
+        ({"type": "Circle", "coordinates": [1, 2]}, "geometry type: 'Circle'"),
+        ({"type": 5, "coordinates": [1, 2]}, "geometry type: 5"),
+        ({"coordinates": [1, 2]}, "geometry type: None"),
+        ({"type": "GeometryCollection"}, "no geometries"),
+        ({"type": "GeometryCollection", "geometries": [{"type": "Point"}]}, "no coordinates"),
+        ({"type": "Feature", "geometry": None}, "Feature has no geometry"),
+        ([1, 2], "not a GeoJSON geometry"),
+        ('{"type": "Point", "coordinates": [1, 2]', "malformed GeoJSON"),
+        ("[" * 100_000, "nested too deeply"),
+    ],
+)
+def test_malformed_geojson_names_its_defect(geometry, defect):
+    with pytest.raises(QueryError, match=re.escape(defect)):
+        parse_geojson(geometry, error=QueryError)
+
+
+_GEOMETRY_TYPES = ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
+_FINITE = st.floats(-200.0, 200.0) | st.integers(-200, 200)
+_ODD = st.sampled_from([math.nan, math.inf, 10**400, True, "1", None, [], {}])
+
+
+def _nested(position):
+    """Coordinates of every nesting depth, from a position to a MultiPolygon's."""
+    line = st.lists(position, max_size=6)
+    return position | line | st.lists(line, max_size=3) | st.lists(st.lists(line, max_size=2), max_size=2)
+
+
+# coordinates that are right or nearly right, and coordinates with odd values in them
+_COORDINATES = _nested(st.lists(_FINITE, min_size=1, max_size=4)) | _nested(
+    st.lists(_FINITE | _ODD, min_size=1, max_size=4) | _ODD
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | _FINITE | _ODD | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["type", "coordinates", "geometries", "geometry"]), inner, max_size=4
+        )
+    ),
+    max_leaves=20,
+)
+# well-formed geometries of every type (longitudes past ±180 and rings crossing themselves included)
+_POSITION = st.tuples(st.floats(-200.0, 200.0), st.floats(-90.0, 90.0)).map(list) | st.tuples(
+    st.integers(-360, 360), st.integers(-95, 95)
+).map(list)
+_RING = st.lists(_POSITION, min_size=3, max_size=7)
+_SHAPES = {
+    "Point": _POSITION,
+    "MultiPoint": st.lists(_POSITION, min_size=1, max_size=4),
+    "LineString": st.lists(_POSITION, min_size=2, max_size=5),
+    "MultiLineString": st.lists(st.lists(_POSITION, min_size=2, max_size=5), min_size=1, max_size=3),
+    "Polygon": st.lists(_RING, min_size=1, max_size=3),
+    "MultiPolygon": st.lists(st.lists(_RING, min_size=1, max_size=2), min_size=1, max_size=3),
+}
+_GEOMETRIES = st.sampled_from(_GEOMETRY_TYPES).flatmap(
+    lambda kind: st.fixed_dictionaries({"type": st.just(kind), "coordinates": _SHAPES[kind]})
+)
+_TYPES = st.sampled_from([*_GEOMETRY_TYPES, "GeometryCollection", "Feature", "Circle", "polygon", None, 5])
+_GEOJSON = st.deferred(
+    lambda: st.fixed_dictionaries(
+        {"type": _TYPES},
+        optional={
+            "coordinates": _COORDINATES | _JSON,
+            "geometries": st.lists(_GEOJSON, max_size=3) | _JSON,
+            "geometry": _GEOJSON | _JSON,
+        },
+    )
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_GEOMETRIES | _GEOJSON | _JSON, as_text=st.booleans())
+def test_parse_geojson_raises_only_the_given_error(value, as_text):
+    try:
+        doc = parse_geojson(json.dumps(value) if as_text else value, error=QueryError)
+    except QueryError as exc:
+        assert str(exc)
+        return
+    assert doc["type"] in [*_GEOMETRY_TYPES, "GeometryCollection"]
+    assert not shape(doc).is_empty
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_GEOMETRIES | _GEOJSON | _JSON)
+def test_footprints_and_bboxes_raise_only_the_given_error(value):
+    for function in (normalize_footprint, geometry_bbox):
+        try:
+            result = function(value, error=QueryError)
+        except QueryError as exc:
+            assert str(exc)
+            continue
+        if function is normalize_footprint:  # an accepted footprint lies within ±180°
+            west, _, east, _ = shape(result).bounds
+            assert -180.0 <= west <= east <= 180.0

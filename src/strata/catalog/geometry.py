@@ -43,7 +43,9 @@ _ErrorType = type[CatalogError]
 
 def _iter_positions(coordinates: Any) -> Iterable[Sequence[float]]:
     """Yield every position of a GeoJSON coordinates array, at any nesting depth."""
-    if coordinates and isinstance(coordinates[0], (int, float)):
+    if not isinstance(coordinates, (list, tuple)):
+        raise TypeError(coordinates)
+    if coordinates and not isinstance(coordinates[0], (list, tuple)):
         yield coordinates
         return
     for part in coordinates:
@@ -56,7 +58,10 @@ def _positions(geometry: dict[str, Any], error: _ErrorType) -> list[Sequence[flo
     kind = geometry.get("type")
     if kind == "GeometryCollection":
         points: list[Sequence[float]] = []
-        for member in geometry.get("geometries") or []:
+        members = geometry.get("geometries")
+        if not isinstance(members, list) or not members:
+            raise error("GeoJSON GeometryCollection has no geometries")
+        for member in members:
             points.extend(_positions(member, error))
         return points
     coordinates = geometry.get("coordinates")
@@ -64,7 +69,7 @@ def _positions(geometry: dict[str, Any], error: _ErrorType) -> list[Sequence[flo
         raise error(f"GeoJSON {kind} has no coordinates")
     try:
         points = list(_iter_positions(coordinates))
-    except (TypeError, IndexError):
+    except (TypeError, RecursionError):
         raise error(f"GeoJSON {kind} has malformed coordinates") from None
     if not points:
         raise error(f"GeoJSON {kind} has no coordinates")
@@ -93,7 +98,7 @@ def geometry_bbox(geometry: dict[str, Any], error: _ErrorType = ItemError) -> Bb
     try:
         lons = [float(p[0]) for p in points]
         lats = [float(p[1]) for p in points]
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError):
         raise error("GeoJSON coordinates must be pairs of numbers") from None
     west, east = min(lons), max(lons)
     south, north = min(lats), max(lats)
@@ -121,8 +126,12 @@ def crosses_antimeridian(ring: Sequence[Sequence[float]]) -> bool:
     return any(abs(b[0] - a[0]) > 180.0 for a, b in zip(ring, ring[1:], strict=False))
 
 
-def _unwrap(ring: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
-    """Shift longitudes so consecutive positions never step over 180° (values may pass 180)."""
+def _unwrap(ring: Sequence[Sequence[float]], near: float | None = None) -> list[tuple[float, float]]:
+    """Shift longitudes so consecutive positions never step over 180° (values may pass 180).
+
+    The ring then starts within 360° of ``near`` (a hole next to its shell) or, without
+    ``near``, lies east of -180 (a shell: only longitudes above 180 need cutting).
+    """
     out: list[tuple[float, float]] = []
     offset = 0.0
     previous: float | None = None
@@ -135,9 +144,11 @@ def _unwrap(ring: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
                 offset += 360.0
         previous = lon
         out.append((lon + offset, lat))
-    if min(p[0] for p in out) < -180.0:
-        out = [(lon + 360.0, lat) for lon, lat in out]
-    return out
+    if near is not None:
+        shift = -360.0 * round((out[0][0] - near) / 360.0)
+    else:
+        shift = 360.0 if min(p[0] for p in out) < -180.0 else 0.0
+    return [(lon + shift, lat) for lon, lat in out] if shift else out
 
 
 def _split_at_antimeridian(polygon: Polygon) -> list[Polygon]:
@@ -160,7 +171,7 @@ def _check_ring(ring: Any, error: _ErrorType) -> list[tuple[float, float]]:
     for position in ring:
         try:
             lon, lat = float(position[0]), float(position[1])
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError):
             raise error(f"bad position in polygon ring: {position!r:.60}") from None
         if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90.0 or abs(lon) > 360.0:
             raise error(f"position out of range: lon={lon}, lat={lat}")
@@ -201,9 +212,10 @@ def _simple_quadrilateral(ring: list[tuple[float, float]], error: _ErrorType) ->
 def normalize_footprint(geometry: dict[str, Any], error: _ErrorType = ItemError) -> dict[str, Any]:
     """Validate a Polygon/MultiPolygon footprint and bring it to the catalog's conventions.
 
-    Rings are closed, longitudes above 180 wrapped, a polygon crossing the antimeridian
-    (a ring stepping over 180° of longitude, as ESA/ASF footprints do) is split into a
-    MultiPolygon with parts in [-180, 180], a ring winding around a pole (a search circle around
+    Rings are closed, longitudes beyond ±180 wrapped, a polygon crossing the antimeridian
+    (a ring stepping over 180° of longitude, as ESA/ASF footprints do, or one running past
+    ±180, as some providers write them) is split into a MultiPolygon with parts in
+    [-180, 180], a ring winding around a pole (a search circle around
     it) is closed along the pole, rings are oriented counter-clockwise (holes clockwise) and a
     single-part MultiPolygon becomes a Polygon.
 
@@ -246,15 +258,15 @@ def normalize_footprint(geometry: dict[str, Any], error: _ErrorType = ItemError)
         if not isinstance(rings, (list, tuple)) or not rings:
             raise error(f"footprint {kind} has an empty polygon")
         checked = [_check_ring(ring, error) for ring in rings]
-        if crosses_antimeridian(checked[0]) or max(p[0] for p in checked[0]) > 180.0:
-            unwrapped = [_unwrap(ring) for ring in checked]
-            shell = unwrapped[0]
+        if crosses_antimeridian(checked[0]) or any(abs(lon) > 180.0 for lon, _ in checked[0]):
+            shell = _unwrap(checked[0])
+            holes = [_unwrap(ring, near=shell[0][0]) for ring in checked[1:]]
             if abs(shell[-1][0] - shell[0][0]) > 180.0:  # the ring winds around a pole: close it there
                 pole = 90.0 if sum(lat for _, lat in shell) > 0 else -90.0
                 shell = [*shell, (shell[-1][0], pole), (shell[0][0], pole), shell[0]]
                 if min(lon for lon, _ in shell) < -180.0 or max(lon for lon, _ in shell) > 540.0:
                     raise error("footprint winds around a pole more than once")
-            polygon = Polygon(shell, unwrapped[1:])
+            polygon = Polygon(shell, holes)
             if not polygon.is_valid:
                 polygon = shapely.make_valid(polygon)
             parts.extend(_split_at_antimeridian(polygon))
@@ -327,13 +339,86 @@ def parse_wkt(text: str, error: _ErrorType = ItemError) -> dict[str, Any]:
     return _as_lists(mapping(geom))  # type: ignore[no-any-return]
 
 
+# GeoJSON geometry types and the nesting depth of their coordinates (0: a position)
+_COORDINATE_DEPTHS = {
+    "Point": 0,
+    "MultiPoint": 1,
+    "LineString": 1,
+    "MultiLineString": 2,
+    "Polygon": 2,
+    "MultiPolygon": 3,
+}
+_COLLECTION_DEPTH = 8  # nested GeometryCollections allowed (RFC 7946 advises against any)
+
+
+def _check_position(value: Any, kind: str, error: _ErrorType) -> None:
+    if not isinstance(value, (list, tuple)) or not 2 <= len(value) <= 3:
+        raise error(f"GeoJSON {kind}: a position must be 2 or 3 numbers, got {value!r:.60}")
+    for number in value:
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise error(f"GeoJSON {kind}: a position must be 2 or 3 numbers, got {value!r:.60}")
+        try:
+            finite = math.isfinite(number)
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if not finite:
+            raise error(f"GeoJSON {kind}: coordinate {number!r:.30} is not a finite number")
+
+
+def _check_coordinates(value: Any, depth: int, kind: str, error: _ErrorType) -> None:
+    """Check the shape of a coordinates array ``depth`` levels above its positions."""
+    if depth == 0:
+        _check_position(value, kind, error)
+        return
+    if not isinstance(value, (list, tuple)):
+        members = "positions" if depth == 1 else "arrays"
+        raise error(f"GeoJSON {kind}: expected an array of {members}, got {value!r:.60}")
+    if not value:
+        raise error(f"GeoJSON {kind}: empty array in the coordinates")
+    for member in value:
+        _check_coordinates(member, depth - 1, kind, error)
+    if depth == 1 and kind in ("LineString", "MultiLineString") and len(value) < 2:
+        raise error(f"GeoJSON {kind}: a line needs at least 2 positions")
+    if depth == 1 and kind in ("Polygon", "MultiPolygon"):
+        closed = len(value) > 1 and value[0] == value[-1]
+        if len(value) - closed < 3:
+            raise error(f"GeoJSON {kind}: a ring needs at least 3 positions (4 when closed)")
+
+
+def _check_geometry(doc: Any, error: _ErrorType, nesting: int = 0) -> None:
+    """Check that ``doc`` is a GeoJSON geometry object, naming the first defect found."""
+    if not isinstance(doc, dict):
+        raise error(f"not a GeoJSON geometry: {doc!r:.60}")
+    kind = doc.get("type")
+    if kind == "GeometryCollection":
+        members = doc.get("geometries")
+        if not isinstance(members, list) or not members:
+            raise error("GeoJSON GeometryCollection has no geometries")
+        if nesting >= _COLLECTION_DEPTH:
+            raise error("GeoJSON GeometryCollection nested too deeply")
+        for member in members:
+            _check_geometry(member, error, nesting + 1)
+        return
+    if not isinstance(kind, str) or kind not in _COORDINATE_DEPTHS:
+        raise error(f"not a GeoJSON geometry type: {kind!r:.40}")
+    coordinates = doc.get("coordinates")
+    if coordinates is None or (isinstance(coordinates, (list, tuple)) and not coordinates):
+        raise error(f"GeoJSON {kind} has no coordinates")
+    _check_coordinates(coordinates, _COORDINATE_DEPTHS[kind], kind, error)
+
+
 def parse_geojson(value: str | dict[str, Any], error: _ErrorType = ItemError) -> dict[str, Any]:
     """Parse a GeoJSON geometry (text or dict; a Feature gives its geometry) and check it.
+
+    The check covers the structure of RFC 7946 geometries: a known type, coordinates nested as
+    that type needs, positions of 2 or 3 finite numbers, lines of 2 positions or more, rings of 3
+    positions or more besides the closing one (closing is left to :func:`normalize_footprint`), non-empty
+    GeometryCollections.  It does not check ranges or validity (self-intersections).
 
     Raises
     ------
     ItemError
-        (or ``error``) if it is not a GeoJSON geometry.
+        (or ``error``) naming the defect if it is not a GeoJSON geometry; no other exception.
     """
     doc: Any = value
     if isinstance(value, str):
@@ -341,12 +426,15 @@ def parse_geojson(value: str | dict[str, Any], error: _ErrorType = ItemError) ->
             doc = json.loads(value)
         except json.JSONDecodeError as exc:
             raise error(f"malformed GeoJSON: {exc}") from None
+        except RecursionError:
+            raise error("malformed GeoJSON: nested too deeply") from None
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         doc = doc.get("geometry")
-    if not isinstance(doc, dict) or "type" not in doc:
-        raise error("not a GeoJSON geometry")
+        if doc is None:
+            raise error("GeoJSON Feature has no geometry")
+    _check_geometry(doc, error)
     try:
         shape(doc)
-    except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.GEOSException) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, shapely.errors.GEOSException) as exc:
         raise error(f"malformed GeoJSON {doc.get('type')}: {exc}") from None
-    return doc
+    return doc  # type: ignore[no-any-return]

@@ -246,8 +246,6 @@ def _circle(lon: float, lat: float, radius_km: float) -> dict[str, Any]:
         [lon] * len(azimuths), [lat] * len(azimuths), azimuths, [radius_km * 1e3] * len(azimuths)
     )
     ring = [(lon + (x - lon + 180.0) % 360.0 - 180.0, y) for x, y in zip(lons, lats, strict=True)]
-    if min(x for x, _ in ring) < -180.0:
-        ring = [(x + 360.0, y) for x, y in ring]
     return polygon_from_lonlat(ring)
 
 
@@ -543,10 +541,7 @@ def polarisation_mask(polarisations: Any) -> int:
 
 def _intersects_geometry(value: dict[str, Any] | str) -> BaseGeometry:
     if isinstance(value, dict) or value.lstrip().startswith("{"):
-        try:
-            doc = parse_geojson(value, QueryError)
-        except KeyError as exc:  # a GeoJSON object without a member shapely needs
-            raise QueryError(f"malformed GeoJSON: no {exc}") from None
+        doc = parse_geojson(value, QueryError)
     else:
         doc = parse_wkt(value, QueryError)
     if doc.get("type") in ("Polygon", "MultiPolygon"):
