@@ -76,6 +76,8 @@ def test_malformed_parameters_are_400_naming_the_parameter(
 
 def test_post_search_malformed_body_is_400(live: Live) -> None:
     with live.client() as client:
+        assert client.post("/search", json=[None, None]).status_code == 400
+        assert client.post("/aggregate", json=[1]).status_code == 400
         bad_limit = client.post("/search", json={"limit": -1})
         bad_filter = client.post("/search", json={"filter": {"op": "=", "args": [{"property": "nope"}, 1]}})
     assert bad_limit.status_code == 400 and "limit" in bad_limit.json()["description"]
@@ -180,6 +182,10 @@ def test_aggregation_counts_match_searches(live: Live) -> None:
                 params={"collections": "sentinel-1", "limit": 1, "filter": f"platform = '{bucket['key']}'"},
             ).json()["numberMatched"]
             assert count == bucket["frequency"]
+        posted = client.post(
+            "/collections/sentinel-1/aggregate", json={"aggregations": ["total_count"]}
+        ).json()
+        assert posted["aggregations"][0]["value"] == by_name["total_count"]["value"]
     total = by_name["total_count"]["value"]
     assert sum(b["frequency"] for b in by_name["platform_frequency"]["buckets"]) == total
     assert sum(b["frequency"] for b in by_name["datetime_frequency"]["buckets"]) == total
@@ -241,8 +247,12 @@ def test_pystac_client_pages_through_10000_results(live: Live) -> None:
         limit=1000,
     )
     matched = search.matched()
-    ids = [item["id"] for item in search.items_as_dicts()]
+    items = list(search.items_as_dicts())
+    ids = [item["id"] for item in items]
+    orbits = [item["properties"]["sat:relative_orbit"] for item in items]
+    print(f"pystac-client paged {len(ids)} items of {matched} matched")
     assert matched is not None and matched >= 10_000
+    assert orbits == sorted(orbits)
     assert len(ids) == matched == len(set(ids))
     query = SearchQuery(
         collections=["sentinel-1", "sentinel-2"],

@@ -10,13 +10,14 @@ search path shared with the OpenSearch façade.  Transactions need the admin rol
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import attr
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from stac_fastapi.api.app import StacApi
 from stac_fastapi.api.middleware import ProxyHeaderMiddleware
 from stac_fastapi.api.models import (
@@ -66,7 +67,7 @@ from strata.api.query import (
     query_to_cql2,
 )
 from strata.api.search import AGGREGATIONS, SearchResult, aggregate, run_search
-from strata.catalog.errors import ItemNotFoundError, QueryError
+from strata.catalog.errors import ItemError, ItemNotFoundError, QueryError
 from strata.catalog.model import Collection, Item
 from strata.settings import Settings
 
@@ -92,12 +93,19 @@ def _bbox_param(
 class SearchGetRequest(BaseSearchGetRequest):
     """``GET /search`` parameters; malformed ``bbox``/``datetime`` answer 400 naming the parameter."""
 
-    bbox: tuple[float, ...] | None = attr.ib(default=None, converter=_bbox_param)
+    bbox: tuple[float, ...] | None = attr.ib(default=None, converter=_bbox_param)  # type: ignore[assignment]
     datetime: DateTimeQueryType = attr.ib(default=None, validator=_checked_datetime)
 
 
 class SearchPostRequest(BaseSearchPostRequest):
     """``POST /search`` body; ``collections`` and ``ids`` also accept a comma-separated string."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _object(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("the body must be a JSON object")  # noqa: TRY004 - pydantic wants ValueError
+        return value
 
     @field_validator("collections", "ids", mode="before")
     @classmethod
@@ -105,11 +113,23 @@ class SearchPostRequest(BaseSearchPostRequest):
         return [part for part in value.split(",") if part] if isinstance(value, str) else value
 
 
+class AggregatePostRequest(SearchPostRequest):
+    """``POST /aggregate`` body: a search plus the aggregations to compute."""
+
+    aggregations: list[str] | None = Field(default=None, description="Aggregations to compute.")
+
+
+class StrataAggregationExtension(AggregationExtension):
+    """The aggregation extension with the checked search body."""
+
+    POST = AggregatePostRequest
+
+
 @attr.s
 class ItemsGetRequest(ItemCollectionUri):
     """``GET /collections/{id}/items`` parameters, checked as for search."""
 
-    bbox: tuple[float, ...] | None = attr.ib(default=None, converter=_bbox_param)
+    bbox: tuple[float, ...] | None = attr.ib(default=None, converter=_bbox_param)  # type: ignore[assignment]
     datetime: DateTimeQueryType = attr.ib(default=None, validator=_checked_datetime)
 
 
@@ -232,11 +252,10 @@ def _fields(value: Any) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
     if value is None:
         return None, ()
     if isinstance(value, list):
-        include = tuple(f.lstrip("+") for f in value if f and not f.startswith("-"))
-        exclude = tuple(f[1:] for f in value if f.startswith("-"))
-        return include or None, exclude
-    given = getattr(value, "model_fields_set", set())
-    include = tuple(sorted(value.include or ())) if "include" in given else None
+        listed = tuple(f.lstrip("+") for f in value if f and not f.startswith("-"))
+        return listed or None, tuple(f[1:] for f in value if f.startswith("-"))
+    given: set[str] = getattr(value, "model_fields_set", set())
+    include: tuple[str, ...] | None = tuple(sorted(value.include or ())) if "include" in given else None
     if include is None and "exclude" not in given:
         include = ()  # an empty fields object: the default fields
     return include, tuple(sorted(value.exclude or ()))
@@ -393,7 +412,7 @@ class CoreClient(BaseCoreClient):
         """``POST /search``."""
         if "fields" in search_request_model.model_fields_set and search_request_model.fields is None:
             raise QueryError("fields: must be an object with include and/or exclude lists, not null")
-        body = search_request_model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        body = search_request_model.model_dump(mode="json", by_alias=True, exclude_unset=True)
         values = dict(search_request_model)
         if "fields" not in search_request_model.model_fields_set:
             values["fields"] = None  # the model's default object is not a request for the default fields
@@ -438,14 +457,13 @@ class AggregationClient(BaseAggregationClient):
             links=[{"rel": "root", "type": "application/json", "href": f"{_base(request)}/"}],
         )
 
-    def aggregate(self, collection_id: str | None = None, **kwargs: Any) -> AggregationCollection:
-        """``GET|POST /aggregate``: the buckets of a search."""
+    def aggregate(self, collection_id: Any = None, **kwargs: Any) -> AggregationCollection:
+        """``GET|POST /aggregate`` (and per collection): the buckets of a search."""
         request: Request = kwargs.pop("request")
+        if isinstance(collection_id, BaseModel):  # POST: the body model comes first
+            kwargs = dict(collection_id)
+        collection_id = request.path_params.get("collection_id")
         aggregations = kwargs.pop("aggregations", None)
-        if "search_request" in kwargs:
-            model = kwargs.pop("search_request")
-            aggregations = model.aggregations
-            kwargs = dict(model)
         if collection_id is not None:
             visible_collection(request, collection_id)
             kwargs["collections"] = [collection_id]
@@ -453,6 +471,7 @@ class AggregationClient(BaseAggregationClient):
         unknown = [n for n in names if n not in AGGREGATIONS]
         if unknown:
             raise QueryError(f"aggregations: unknown {', '.join(unknown)} (see /aggregations)")
+        kwargs["fields"] = None
         search = search_request(**kwargs)
         return AggregationCollection(
             type="AggregationCollection",
@@ -462,15 +481,22 @@ class AggregationClient(BaseAggregationClient):
 
 
 def _item_from(doc: Any, collection_id: str) -> Item:
+    """A catalog item from a transaction body (a model or a dict); malformed input is a QueryError."""
+    if doc is None:
+        raise QueryError("body: a STAC Item (or a FeatureCollection of items) is required")
     data = (
-        doc.model_dump(mode="json", by_alias=True, exclude_none=True)
-        if hasattr(doc, "model_dump")
-        else dict(doc)
+        doc.model_dump(mode="json", by_alias=True, exclude_none=True) if hasattr(doc, "model_dump") else doc
     )
+    if not isinstance(data, dict):
+        raise QueryError("body: each item must be a STAC Item object")
     if data.get("collection", collection_id) != collection_id:
         raise QueryError(f"collection: item says {data.get('collection')!r}, path says {collection_id!r}")
-    data["collection"] = collection_id
-    return Item.from_stac(data)
+    try:
+        return Item.from_stac({**data, "collection": collection_id})
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        if isinstance(exc, QueryError | ItemError):
+            raise
+        raise QueryError(f"body: not a valid STAC Item: {exc}") from None
 
 
 @attr.s
@@ -551,13 +577,18 @@ class TransactionsClient(BaseTransactionsClient):
 
 
 def _collection_from(doc: dict[str, Any]) -> Collection:
-    bbox = doc.get("extent", {}).get("spatial", {}).get("bbox", [[-180, -90, 180, 90]])[0]
+    """A catalog collection from a transaction body; a malformed extent is a QueryError."""
+    try:
+        bbox = [float(v) for v in doc["extent"]["spatial"]["bbox"][0]]
+        west, south, east, north = bbox[0], bbox[1], bbox[len(bbox) // 2], bbox[len(bbox) // 2 + 1]
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise QueryError("extent: spatial.bbox must hold one bbox of 4 or 6 numbers") from None
     return Collection(
         id=doc["id"],
         title=doc.get("title") or doc["id"],
         description=doc.get("description", ""),
         license=doc.get("license", "proprietary"),
-        extent_bbox=(float(bbox[0]), float(bbox[1]), float(bbox[-2]), float(bbox[-1])),
+        extent_bbox=(west, south, east, north),
         keywords=tuple(doc.get("keywords") or ()),
         summaries=doc.get("summaries") or {},
     )
@@ -567,7 +598,7 @@ def _collection_from(doc: dict[str, Any]) -> Collection:
 class BulkTransactionsClient(BaseBulkTransactionsClient):
     """Bulk item insertion (admins only)."""
 
-    def bulk_item_insert(self, items: Items, chunk_size: int | None = None, **kwargs: Any) -> JSONResponse:  # type: ignore[override]
+    def bulk_item_insert(self, items: Items, chunk_size: int | None = None, **kwargs: Any) -> JSONResponse:
         """``POST /collections/{cid}/bulk_items``: insert or replace many items at once."""
         request: Request = kwargs["request"]
         collection_id: str = request.path_params["collection_id"]
@@ -575,6 +606,31 @@ class BulkTransactionsClient(BaseBulkTransactionsClient):
         parsed = [_item_from(doc, collection_id) for doc in items.items.values()]
         ApiState.of(request).store.upsert(parsed)
         return JSONResponse({"inserted_or_replaced": len(parsed)})
+
+
+def _declare_path_parameters(app: FastAPI) -> None:
+    """Declare in the OpenAPI document the path parameters some stac-fastapi routes read untyped."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                declared = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "path"}
+                for name in re.findall(r"{(\w+)}", path):
+                    if name not in declared:
+                        operation.setdefault("parameters", []).append(
+                            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                        )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+SORT_V1_0 = "https://api.stacspec.org/v1.0.0/"
+"""Sort v1.0.0 conformance prefix: what pystac-client looks for before sending ``sortby``."""
 
 
 def install_stac(app: FastAPI, settings: Settings) -> None:
@@ -589,7 +645,9 @@ def install_stac(app: FastAPI, settings: Settings) -> None:
     filters = FiltersClient()
     search_extensions = [
         QueryExtension(),
-        SortExtension(),
+        SortExtension(
+            conformance_classes=[SortConformanceClasses.ITEM_SEARCH_SORT, SORT_V1_0 + "item-search#sort"]
+        ),
         FieldsExtension(),
         SearchFilterExtension(client=filters),
         FreeTextExtension(),
@@ -597,7 +655,9 @@ def install_stac(app: FastAPI, settings: Settings) -> None:
     ]
     item_extensions = [
         QueryExtension(conformance_classes=[QueryConformanceClasses.ITEMS]),
-        SortExtension(conformance_classes=[SortConformanceClasses.FEATURES_SORT]),
+        SortExtension(
+            conformance_classes=[SortConformanceClasses.FEATURES_SORT, SORT_V1_0 + "ogcapi-features#sort"]
+        ),
         FieldsExtension(conformance_classes=[FieldsConformanceClasses.ITEMS]),
         ItemCollectionFilterExtension(client=filters),
         TokenPaginationExtension(),
@@ -606,7 +666,7 @@ def install_stac(app: FastAPI, settings: Settings) -> None:
     extensions = [
         *search_extensions,
         *item_extensions,
-        AggregationExtension(client=AggregationClient()),
+        StrataAggregationExtension(client=AggregationClient()),
         TransactionExtension(client=TransactionsClient(), settings=stac_settings, route_dependencies=admin),
         BulkTransactionExtension(
             client=BulkTransactionsClient(), route_dependencies=admin, enable_response_models=False
@@ -630,3 +690,4 @@ def install_stac(app: FastAPI, settings: Settings) -> None:
             Middleware(ProxyHeaderMiddleware),
         ],
     )
+    _declare_path_parameters(app)
