@@ -2,7 +2,8 @@
 
 The catalog holds generated Sentinel-1/2 products (``strata.catalog.generate``) and, when
 ``../shared/data`` is present, the real sample records read by ``strata.catalog.ingest``.  The
-session fixture :func:`live` runs on SQLite; ``live_postgis`` runs the same server on PostGIS.
+session fixture :func:`live` runs on SQLite and (marked ``postgis``) on PostGIS; ``live_scratch`` is a
+small server of its own for tests that write at random.
 """
 
 from __future__ import annotations
@@ -123,28 +124,33 @@ def _start(tmp: Path, url: str | None, shared: Path | None, generated: int = GEN
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """The API on SQLite, loaded with generated and (when present) real products."""
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The API loaded with generated and (when present) real products, on SQLite and on PostGIS."""
     shared = SHARED_DATA if SHARED_DATA.is_dir() else None
-    yield from _start(tmp_path_factory.mktemp("api-sqlite"), None, shared)
+    if request.param == "sqlite":
+        yield from _start(tmp_path_factory.mktemp("api-sqlite"), None, shared)
+    else:
+        url = _postgis_database(request.getfixturevalue("postgres_url"))
+        yield from _start(tmp_path_factory.mktemp("api-postgis"), url, shared)
 
 
-@pytest.fixture(scope="session")
-def live_postgis(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Live]:
-    """The API on PostGIS, in a database of its own (``<test db>_api``, recreated)."""
+def _postgis_database(postgres_url: str) -> str:
+    """URL of a fresh database ``<test db>_api`` with PostGIS, next to the test database."""
     import sqlalchemy as sa
 
     admin = engine_for(postgres_url).execution_options(isolation_level="AUTOCOMMIT")
-    name = sa.engine.make_url(postgres_url).database + "_api"
+    name = f"{sa.engine.make_url(postgres_url).database}_api"
     with admin.connect() as conn:
         conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
         conn.execute(sa.text(f'create database "{name}"'))
     admin.dispose()
     url = postgres_url.rsplit("/", 1)[0] + "/" + name
-    with engine_for(url).begin() as conn:
+    engine = engine_for(url)
+    with engine.begin() as conn:
         conn.execute(sa.text("create extension if not exists postgis"))
-    yield from _start(tmp_path_factory.mktemp("api-postgis"), url, None)
+    engine.dispose()
+    return url
 
 
 @pytest.fixture(scope="session")
