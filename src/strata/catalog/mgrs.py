@@ -120,7 +120,5 @@ def tile_geometry(tile_id: str) -> dict[str, Any]:
     QueryError
         If the tile id is malformed or not a tile of the Sentinel-2 grid.
     """
-    polygon = tile_polygon(tile_id)
-    shift = 360.0 if polygon.bounds[0] < -180.0 else 0.0  # west of -180: move past +180 to be cut there
-    ring = [(lon + shift, lat) for lon, lat in polygon.exterior.coords]
+    ring = list(tile_polygon(tile_id).exterior.coords)
     return normalize_footprint(polygon_from_lonlat(ring), QueryError)

@@ -33,7 +33,6 @@ __all__ = [
     "estimate_s1_footprint",
     "footprint_from_corners",
     "mgrs_tile_footprint",
-    "mgrs_tile_id",
     "s1_direction",
     "s1_orbit_at",
     "s1_swath_corners",
@@ -172,17 +171,6 @@ def estimate_s1_footprint(
     lons, lats = s1_swath_corners(mode, rel, np.array([t0, t1]))
     geometry, bbox = footprint_from_corners(list(zip(lons[:, 0].tolist(), lats[:, 0].tolist(), strict=True)))
     return geometry, bbox, s1_direction((t0 + t1) / 2.0)
-
-
-def mgrs_tile_id(zone: int, band: str, column: int, row: int) -> str:
-    """Sentinel-2 tile id (``31TCJ``) of a UTM zone, latitude band and 100 km square.
-
-    ``column`` is the easting in 100 km units (1..8), ``row`` the northing in 100 km units
-    (including the 10,000 km false northing in the south).
-    """
-    column_letter = _MGRS_COLUMNS[zone % 3][column - 1]
-    row_letter = _MGRS_ROWS[(row + (5 if zone % 2 == 0 else 0)) % 20]
-    return f"{zone:02d}{band}{column_letter}{row_letter}"
 
 
 @lru_cache(maxsize=128)
