@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from strata.insar.config import ConfigError, InsarConfig
+from strata.insar.config import ConfigError, InputOptions, InsarConfig
 
 __all__ = ["app"]
 
@@ -84,7 +84,7 @@ def run_command(
     ] = None,
     input_format: Annotated[
         str | None,
-        typer.Option("--format", help="Stack layout: licsar, aria, mintpy or gamma."),
+        typer.Option("--format", help=InputOptions.model_fields["format"].description),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", help="Folder receiving the outputs.")] = None,
     config_file: Annotated[

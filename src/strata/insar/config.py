@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from strata.errors import InputError
 from strata.insar.errors import InsarError
@@ -28,8 +28,6 @@ __all__ = [
     "VelocityOptions",
     "YamlModel",
 ]
-
-StackFormat = Literal["licsar", "aria", "mintpy", "gamma"]
 
 
 class ConfigError(InsarError, InputError):
@@ -145,11 +143,23 @@ class InputOptions(YamlModel):
         default=Path(),
         description="Folder (or file, for MintPy ifgramStack.h5) holding the interferogram stack.",
     )
-    format: StackFormat = Field(
+    format: str = Field(
         default="licsar",
-        description="Layout of the stack: licsar (GEOC folders), aria (GUNW NetCDF), "
-        "mintpy (ifgramStack.h5) or gamma (GAMMA/PyRate GeoTIFFs).",
+        description="Layout of the stack, a reader of strata.insar.io: licsar (GEOC folders), aria (GUNW "
+        "NetCDF), mintpy (ifgramStack.h5), gamma (GAMMA/PyRate GeoTIFFs), ifg (the pair folders of "
+        "'strata insar ifg'), or one a package adds under the strata.insar.readers entry point.",
     )
+
+    @field_validator("format")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        # The reader registry is the one list of formats (imported here: it loads every reader).
+        from strata.insar.io import stack_formats
+
+        known = stack_formats()
+        if value not in known:
+            raise ValueError(f"unknown stack format '{value}' (known: {', '.join(known)})")
+        return value
 
 
 class NetworkOptions(YamlModel):

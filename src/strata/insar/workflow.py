@@ -246,6 +246,9 @@ class _Run:
         self.labels = [str(p) for p in self.stack["pair"].values]
         report = connectivity(self.pairs, self.dates)
         warn_gaps(report)
+        # Across a temporal gap the offset between the subsets is the NSBAS model's, not data: the
+        # velocity fits get a step at the first date after each gap, which leaves that offset free.
+        self.steps = [after for _, after in report.gaps] if report.n_components > 1 else []
         self.summary["network"] = {
             "interferograms_in_stack": len(all_labels),
             "interferograms_used": len(self.labels),
@@ -480,8 +483,8 @@ class _Run:
         (atmosphere, orbits).
         """
         seasonal = self.config.velocity.model == "seasonal"
-        trend = fit_velocity(self.fit_cube, self.dates, seasonal=seasonal)
-        functions = time_functions(self.dates, seasonal=seasonal).matrix
+        trend = fit_velocity(self.fit_cube, self.dates, seasonal=seasonal, steps=self.steps)
+        functions = time_functions(self.dates, seasonal=seasonal, steps=self.steps).matrix
         residual = self.fit_cube - np.einsum("dp,pyx->dyx", functions, trend.parameters).astype(np.float32)
         mask = self.fit_coherence >= self.config.inversion.min_temporal_coherence
         if not mask.any():
@@ -534,12 +537,16 @@ class _Run:
             self.store["timeseries"][:, window[0], window[1]] = series
             # Epochs imposed by the NSBAS model carry no information on the velocity: weight 0.
             weight_std = np.where(imposed, np.inf, 1.0).astype(np.float32)
-            fit = fit_velocity(series, self.dates, seasonal=seasonal, timeseries_std=weight_std)
+            fit = fit_velocity(
+                series, self.dates, seasonal=seasonal, steps=self.steps, timeseries_std=weight_std
+            )
             maps = {"velocity": fit.velocity, "velocity_std": fit.velocity_std}
             if seasonal:
                 maps["annual_amplitude"] = fit.annual_amplitude
             if options.bootstrap:
-                boot = bootstrap_velocity(series, self.dates, samples=options.bootstrap, seasonal=seasonal)
+                boot = bootstrap_velocity(
+                    series, self.dates, samples=options.bootstrap, seasonal=seasonal, steps=self.steps
+                )
                 maps["velocity_std_bootstrap"] = boot.velocity_std
             if dem_error is not None:
                 maps["dem_error"] = dem_error
@@ -555,6 +562,7 @@ class _Run:
         velocity = self.maps["velocity"][self.mask]
         self.summary["velocity"] = {
             "model": options.model,
+            "steps": [str(step) for step in self.steps],
             "unit": "mm/yr",
             "masked_pixels": int(self.mask.size - self.mask.sum()),
             "coherent_share": float(self.mask.mean()),

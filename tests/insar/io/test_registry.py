@@ -1,13 +1,25 @@
 import pytest
 
+from strata.insar.config import ConfigError, InputOptions, InsarConfig
 from strata.insar.errors import ReaderError
-from strata.insar.io import READERS, WRITERS, open_stack, write_stack_as
+from strata.insar.io import READERS, WRITERS, open_stack, stack_formats, write_stack_as
 
 
 def test_every_input_format_has_a_reader_and_a_writer():
     formats = {"licsar", "aria", "mintpy", "gamma"}
     assert formats <= set(READERS)
     assert set(WRITERS) == formats
+
+
+def test_the_configuration_takes_every_registered_format():
+    """The workflow's input.format is validated against the reader registry, the one list of formats."""
+    assert set(READERS) <= set(stack_formats())
+    description = InputOptions.model_fields["format"].description
+    for name in stack_formats():
+        assert InsarConfig.from_dict({"input": {"format": name}}).input.format == name
+        assert f"{name} (" in description
+    with pytest.raises(ConfigError, match="input.format: .*unknown stack format 'isce'.*ifg"):
+        InsarConfig.from_dict({"input": {"format": "isce"}})
 
 
 def test_unknown_format_names_the_known_ones(tmp_path):
@@ -34,3 +46,5 @@ def test_third_party_reader_through_an_entry_point(short, tmp_path, monkeypatch)
     path = write_stack_as(short.stack, tmp_path / "stack", "mintpy")
     stack = open_stack(path, "fake")
     assert stack.sizes["pair"] == short.stack.sizes["pair"]
+    assert stack_formats()[-1] == "fake"
+    assert InsarConfig.from_dict({"input": {"format": "fake"}}).input.format == "fake"

@@ -13,7 +13,11 @@ Conventions of the formats, converted on reading so that every stack has the sam
   negated, as MintPy's ``prep_aria`` does);
 - ``mintpy``: MintPy ``ifgramStack.h5`` (kept interferograms: ``dropIfgram`` True);
 - ``gamma``: GAMMA GeoTIFFs as PyRate prepares them (tags ``FIRST_DATE``, ``SECOND_DATE``,
-  ``WAVELENGTH_METRES``).
+  ``WAVELENGTH_METRES``);
+- ``ifg``: the pair folders written by ``strata insar ifg`` (:mod:`strata.insar.io.slc_ifgs`).
+
+:func:`stack_formats` lists every name (built-in and entry points); the workflow's configuration
+validates ``input.format`` against it, so this registry is the one list of formats.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from strata.insar.io.licsar import read_licsar, write_licsar
 from strata.insar.io.mintpy import read_mintpy, write_mintpy
 from strata.insar.io.slc_ifgs import read_slc_ifgs
 
-__all__ = ["ENTRY_POINT_GROUP", "READERS", "WRITERS", "open_stack", "write_stack_as"]
+__all__ = ["ENTRY_POINT_GROUP", "READERS", "WRITERS", "open_stack", "stack_formats", "write_stack_as"]
 
 ENTRY_POINT_GROUP = "strata.insar.readers"
 
@@ -57,6 +61,12 @@ WRITERS: dict[str, Writer] = {
 """Built-in writers by format name (used to write simulated stacks in every input format)."""
 
 
+def stack_formats() -> list[str]:
+    """Names of every stack reader: the built-in :data:`READERS`, then those added by entry points."""
+    added = sorted({e.name for e in entry_points(group=ENTRY_POINT_GROUP)} - set(READERS))
+    return [*READERS, *added]
+
+
 def _reader(format: str) -> Reader:
     if format in READERS:
         return READERS[format]
@@ -64,8 +74,7 @@ def _reader(format: str) -> Reader:
         if entry.name == format:
             loaded: Reader = entry.load()
             return loaded
-    names = sorted({*READERS, *(e.name for e in entry_points(group=ENTRY_POINT_GROUP))})
-    raise ReaderError(f"unknown stack format '{format}' (known: {', '.join(names)})")
+    raise ReaderError(f"unknown stack format '{format}' (known: {', '.join(stack_formats())})")
 
 
 def open_stack(path: str | Path, format: str, **options: Any) -> xr.Dataset:
@@ -76,7 +85,8 @@ def open_stack(path: str | Path, format: str, **options: Any) -> xr.Dataset:
     path
         File or folder of the stack (see each reader).
     format
-        Reader name: ``licsar``, ``aria``, ``mintpy``, ``gamma`` or one added by an entry point.
+        Reader name, one of :func:`stack_formats`: ``licsar``, ``aria``, ``mintpy``, ``gamma``,
+        ``ifg`` or one added by an entry point.
     **options
         Passed to the reader (e.g. ``chunks``).
 
