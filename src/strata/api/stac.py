@@ -608,22 +608,30 @@ class BulkTransactionsClient(BaseBulkTransactionsClient):
         return JSONResponse({"inserted_or_replaced": len(parsed)})
 
 
-def _declare_path_parameters(app: FastAPI) -> None:
-    """Declare in the OpenAPI document the path parameters some stac-fastapi routes read untyped."""
+def _complete_openapi(app: FastAPI) -> None:
+    """Fix two flaws of stac-fastapi routes in the OpenAPI document.
+
+    Some routes read path parameters untyped (they are declared here), and some serve GET and POST
+    with one operation id (the second gets a ``_<method>`` suffix, so ids stay unique).
+    """
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = build()
+        seen: set[str] = set()
         for path, operations in schema.get("paths", {}).items():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 declared = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "path"}
                 for name in re.findall(r"{(\w+)}", path):
                     if name not in declared:
                         operation.setdefault("parameters", []).append(
                             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                         )
+                if operation.get("operationId") in seen:
+                    operation["operationId"] += f"_{method}"
+                seen.add(operation.get("operationId", ""))
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -690,4 +698,4 @@ def install_stac(app: FastAPI, settings: Settings) -> None:
             Middleware(ProxyHeaderMiddleware),
         ],
     )
-    _declare_path_parameters(app)
+    _complete_openapi(app)

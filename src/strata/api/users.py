@@ -204,6 +204,12 @@ class UserStore:
         RateLimitError
             If the bytes would exceed the quota (nothing is counted then); it retries after midnight UTC.
         """
+        try:
+            self._charge(account, size, quota)
+        except sa.exc.IntegrityError:  # a concurrent first download of the day inserted the row
+            self._charge(account, size, quota)
+
+    def _charge(self, account: str, size: int, quota: int) -> None:
         day = _today()
         with self.engine.begin() as conn:
             used = conn.execute(
