@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 _CACHE_SECONDS = 2.0
+_MAX_BUCKETS = 100_000
 
 
 class RateLimiter:
@@ -59,6 +60,9 @@ class RateLimiter:
         rate = rate or self.rate
         capacity = max(1.0, self.burst * rate / self.rate)  # a burst lasts as long at every rate
         now = time.monotonic()
+        if len(self._buckets) > _MAX_BUCKETS:  # forget callers idle long enough to be full again
+            idle = self.burst / self.rate
+            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < idle}
         tokens, last = self._buckets.get(key, (capacity, now))
         tokens = min(capacity, tokens + (now - last) * rate)
         if tokens < 1.0:

@@ -682,7 +682,7 @@ def install_stac(app: FastAPI, settings: Settings) -> None:
     ]
     StacApi(
         settings=stac_settings,
-        client=CoreClient(),
+        client=CoreClient(landing_page_id="strata"),
         extensions=extensions,
         exceptions={},
         app=app,
