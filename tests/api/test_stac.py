@@ -328,3 +328,15 @@ def test_stac_api_validator_passes(live: Live) -> None:
     print(report[-20000:])
     assert "Errors: none" in report, report[-8000:]
     assert run.returncode == 0
+
+
+def test_antimeridian_bbox_is_the_union_of_its_two_sides(live: Live) -> None:
+    def ids(bbox: str) -> set[str]:
+        with live.client() as client:
+            body = client.get(
+                "/search", params={"bbox": bbox, "limit": 10_000, "collections": "sentinel-1"}
+            ).json()
+        return {f["id"] for f in body["features"]}
+
+    across = ids("170,-60,-170,60")
+    assert across and across == ids("170,-60,180,60") | ids("-180,-60,-170,60")
