@@ -28,6 +28,7 @@ def test_reduced_demo_writes_report_and_publishes_products(tmp_path: Path) -> No
     figures = quality(tehran)
     # a 96-px frame with a 250 mm/yr bowl: the velocity is recovered within a few mm/yr
     assert figures["velocity_rmse_mm_yr"] < 5.0
+    assert figures["velocity_rmse_coherent_mm_yr"] < 5.0
     assert figures["truth_velocity_range_mm_yr"][0] < -100.0
     assert "velocity RMSE against truth" in page
     assert result.catalog["generated"] == 300
