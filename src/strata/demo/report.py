@@ -75,7 +75,16 @@ def _map(
     fig.colorbar(image, ax=ax, shrink=0.85, extend="both").set_label(label)
     for name, lon, lat in points:
         ax.plot(lon, lat, marker="^", color="black", markerfacecolor="yellow", markersize=9)
-        ax.annotate(name, (lon, lat), textcoords="offset points", xytext=(6, 6), fontsize=9, weight="bold")
+        right = lon > extent[0] + 0.75 * (extent[1] - extent[0])  # label leftwards near the right edge
+        ax.annotate(
+            name,
+            (lon, lat),
+            textcoords="offset points",
+            xytext=(-6, 6) if right else (6, 6),
+            ha="right" if right else "left",
+            fontsize=9,
+            weight="bold",
+        )
     ax.set_title(title)
     ax.set_xlabel("longitude (°)" if abs(transform[1]) < 1 else "easting (m)")
     ax.set_ylabel("latitude (°)" if abs(transform[1]) < 1 else "northing (m)")
