@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
 import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
+import dask
+import dask.base
 import h5py
 import numpy as np
 import pytest
@@ -24,7 +27,8 @@ import xarray as xr
 from strata.errors import StrataError
 from strata.insar.config import InsarConfig
 from strata.insar.errors import NetworkGapWarning
-from strata.insar.io import write_stack_as
+from strata.insar.io import open_stack, write_stack_as
+from strata.insar.io.slc_ifgs import pair_paths, write_layer
 from strata.insar.simulate import (
     AcquisitionConfig,
     DecorrelationConfig,
@@ -333,16 +337,71 @@ def test_bad_input_names_the_file(small_stack: Path, tmp_path: Path, breaker: An
 
 
 def test_schedulers_agree(small_stack: Path, tmp_path: Path) -> None:
-    """Threads (default), the synchronous scheduler and a distributed client give the same products."""
+    """Threads (default), the synchronous scheduler and a distributed client give the same products.
+
+    The client is the default scheduler while the workflow runs (as inside ``worker_client()``):
+    what the driver computes itself (products written through open HDF5 files) must stay local.
+    """
     from distributed import Client
 
     base = _config(small_stack, tmp_path / "a", chunking={"chunk_size": 16})
     threaded = run(base)
     synchronous = run(base.model_copy(update={"output": tmp_path / "b"}), scheduler="synchronous")
+    assert dask.config.get("scheduler", None) is None  # block threads leave the global config alone
     with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
         distributed = run(base.model_copy(update={"output": tmp_path / "c"}), scheduler=client)
+        assert dask.base.get_scheduler() == client.get  # still the default after the run
     np.testing.assert_array_equal(_velocity(threaded), _velocity(synchronous))
     np.testing.assert_array_equal(_velocity(threaded), _velocity(distributed))
+    with (
+        h5py.File(threaded.paths["timeseries_mintpy"]) as a,
+        h5py.File(distributed.paths["timeseries_mintpy"]) as c,
+    ):
+        np.testing.assert_array_equal(a["timeseries"][()], c["timeseries"][()])
+
+
+def _write_ifg(stack: xr.Dataset, root: Path) -> Path:
+    """``stack`` as the folder ``strata insar ifg`` writes (the ``ifg`` format has no stack writer)."""
+    georef = {"crs": stack.attrs["crs"], "transform": tuple(stack.attrs["transform"])}
+    tags = {"WAVELENGTH_METRES": str(stack.attrs["wavelength"])}
+    for k in range(stack.sizes["pair"]):
+        pair = stack.isel(pair=k)
+        paths = pair_paths(root, pair["reference"].values, pair["secondary"].values)
+        write_layer(paths["unw"], pair["unwrapped_phase"].values.astype(np.float32), tags=tags, **georef)
+        write_layer(paths["cc"], pair["coherence"].values.astype(np.float32), tags=tags, **georef)
+        write_layer(paths["conncomp"], np.ones(pair["coherence"].shape, np.uint32), tags=tags, **georef)
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["licsar", "aria", "mintpy", "gamma", "ifg"])
+def test_stack_graph_serialises_after_a_read(fmt: str, tmp_path: Path) -> None:
+    """The graph of every reader's stack travels to distributed workers once its file caches are warm.
+
+    The stack is read once first, so that the readers' open-handle caches (GeoTIFF handles,
+    netCDF products) are populated, then pickled and serialised as a client sends it.
+    """
+    from distributed.protocol import deserialize, serialize
+
+    sim = simulate_stack(
+        SimulationConfig(
+            seed=8,
+            grid=GridConfig(rows=20, cols=20),
+            acquisitions=AcquisitionConfig(end=dt.date(2019, 2, 28)),
+        )
+    )
+    stack = sim.stack.isel(pair=slice(0, 6))
+    path = _write_ifg(stack, tmp_path / "ifg") if fmt == "ifg" else write_stack_as(stack, tmp_path / fmt, fmt)
+    opened = open_stack(path, fmt, chunks=10)
+    expected = opened[["unwrapped_phase", "coherence"]].compute()
+    names = ("unwrapped_phase", "coherence")
+    for name in names:
+        graph = dict(opened[name].data.__dask_graph__())
+        restored = pickle.loads(pickle.dumps(graph))
+        assert restored.keys() == graph.keys()
+        deserialize(*serialize(opened[name].data, serializers=("pickle",), on_error="raise"))
+    again = pickle.loads(pickle.dumps(opened))
+    for name in names:
+        np.testing.assert_array_equal(again[name].values, expected[name].values)
 
 
 def test_missing_heights_for_troposphere_is_an_error(small_stack: Path, tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import dask
 import dask.base
 import numpy as np
 import numpy.typing as npt
@@ -103,8 +102,10 @@ def map_blocks(
 def read_window(stack: xr.Dataset, names: Sequence[str], window: Window) -> dict[str, npt.NDArray[Any]]:
     """Arrays of ``names`` over a window, read within the calling task (no nested scheduling)."""
     part = stack[list(names)].isel(y=window[0], x=window[1])
-    with dask.config.set(scheduler="synchronous"):
-        loaded = part.compute()
+    # The scheduler is an argument, not ``dask.config.set``: the global config is not thread-safe,
+    # and concurrent set/restore from block threads left it at "synchronous" or at a distributed
+    # client by chance (the driver's later computes then went to the client, or not).
+    loaded = part.compute(scheduler="synchronous")
     return {name: np.asarray(loaded[name].values) for name in names}
 
 

@@ -455,7 +455,9 @@ class _Run:
                     raise ConfigError(
                         "troposphere and DEM-error corrections need heights; the stack has none"
                     )
-                self.height = np.asarray(self.stack["height"].values, dtype=np.float32)
+                # on this process's threads, whatever the default scheduler (a client included)
+                height = self.stack["height"].compute(scheduler="threads")
+                self.height = np.asarray(height.values, dtype=np.float32)
             if options.troposphere or options.deramp != "none":
                 self._fit_spatial(options.troposphere, options.deramp)
         self.progress("corrections", 1.0)
@@ -688,7 +690,9 @@ class _Run:
             coords={"pair": self.labels, "y": self.stack["y"].values, "x": self.stack["x"].values},
         )
         tmp = path.with_name(f".{path.name}.tmp")
-        ds.to_netcdf(tmp, engine="netcdf4", encoding={"cycles": {"zlib": True, "complevel": 4}})
+        encoding = {"cycles": {"zlib": True, "complevel": 4}}
+        # written by this process's threads, whatever the default scheduler (a client included)
+        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding, compute=False).compute(scheduler="threads")
         tmp.replace(path)
         return path
 

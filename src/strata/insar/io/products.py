@@ -259,7 +259,8 @@ def write_timeseries_netcdf(
     encoding["time"] = {"units": f"days since {time[0].astype('datetime64[D]')}", "calendar": "standard"}
     target = Path(path)
     with _atomic(target) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+        # written by this process's threads, never by a default distributed client (see _store)
+        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding, compute=False).compute(scheduler="threads")
     return target
 
 
@@ -286,7 +287,9 @@ def _mintpy_attrs(
 
 def _store(dataset: h5py.Dataset, values: Any, scale: float) -> None:
     if isinstance(values, da.Array):
-        da.store((values * scale).astype(np.float32), dataset, lock=threading.Lock())
+        # The target is an h5py dataset open in this process: the store runs on this process's
+        # threads, never on a default distributed client (the lock and handle cannot travel).
+        da.store((values * scale).astype(np.float32), dataset, lock=threading.Lock(), scheduler="threads")
     else:
         dataset[...] = (np.asarray(values) * scale).astype(np.float32)
 
