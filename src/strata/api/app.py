@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = engine_for(settings.catalog_url)
     state = ApiState(
         settings=settings,
-        store=open_store(settings.catalog_url),
+        store=open_store(settings.catalog_url, count_exact_limit=settings.count_exact_limit),
         users=UserStore(engine),
         archive=Archive(settings.data_dir / "archive", engine),
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),

@@ -264,7 +264,7 @@ def run(cfg: DemoConfig, settings: Settings, say: Callable[[str], None] = print)
     data = settings.data_dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
     samples = cfg.samples or default_samples()
-    store = open_store(settings.catalog_url)
+    store = open_store(settings.catalog_url, count_exact_limit=settings.count_exact_limit)
     catalog: dict[str, Any] = {}
     notes: list[str] = []
     cases: list[StackCase] = []

@@ -64,7 +64,7 @@ class Processing:
         if store is None:
             from strata.catalog.store.base import open_store
 
-            store = open_store(settings.catalog_url)
+            store = open_store(settings.catalog_url, count_exact_limit=settings.count_exact_limit)
         archive = archive or Archive(settings.data_dir / "archive", engine)
         registry = registry or Registry.default()
         products = CatalogProducts(store, archive, registry, settings.data_dir)
