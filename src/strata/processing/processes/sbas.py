@@ -161,8 +161,11 @@ def run_workflow(ctx: StepContext) -> dict[str, Any]:
     """Run the InSAR workflow in this step's folder, its spatial blocks as threaded Dask tasks.
 
     The blocks run on the threads of the worker holding the step (``chunking.workers`` =
-    the process's ``resources.cores``), and so do the workflow's other dask computations: the
-    workflow's tasks hold objects (locks, open stores) that cannot travel to other workers.
+    the process's ``resources.cores``), and so do the workflow's other dask computations (inside a
+    worker the default scheduler would be the cluster's client): a worker lost mid-step is then one
+    infrastructure failure, and the step is retried whole.  The workflow's graph does serialise, so
+    spreading the blocks over the cluster (``worker_client``) is possible once block failures are
+    retried per block.
     """
     import dask
 
