@@ -37,6 +37,7 @@ from strata.catalog.store.base import CatalogStore, open_store
 from strata.errors import StrataError
 from strata.insar.io import open_stack
 from strata.insar.simulate import SimulatedStack, SimulationConfig, simulate_stack, write_stack
+from strata.insar.stack import lonlat_bounds
 from strata.settings import Settings
 
 __all__ = ["DemoConfig", "DemoResult", "StackCase", "run"]
@@ -182,20 +183,15 @@ def _tehran_config(cfg: DemoConfig) -> SimulationConfig:
     )
 
 
-def _register_stack(store: CatalogStore, name: str, stack_path: Path, fmt: str) -> int:
-    """Register each interferogram of a stack as a catalog product of the interferogram collection."""
-    stack = open_stack(stack_path, fmt)
-    x0, dx, _, y0, _, dy = (float(v) for v in stack.attrs["transform"])
-    rows, cols = int(stack.sizes["y"]), int(stack.sizes["x"])
-    xs, ys = sorted((x0, x0 + dx * cols)), sorted((y0, y0 + dy * rows))
-    if abs(dx) > 1:  # projected grid: footprint in WGS 84
-        from rasterio.warp import transform_bounds
+def _register_stack(
+    store: CatalogStore, name: str, stack_path: Path, fmt: str
+) -> tuple[int, tuple[float, float, float, float]]:
+    """Register each interferogram of a stack as a catalog product of the interferogram collection.
 
-        west, south, east, north = transform_bounds(
-            stack.attrs["crs"], "EPSG:4326", xs[0], ys[0], xs[1], ys[1]
-        )
-    else:
-        west, south, east, north = xs[0], ys[0], xs[1], ys[1]
+    Returns the number of products and the stack's WGS 84 bounds.
+    """
+    stack = open_stack(stack_path, fmt)
+    west, south, east, north = bounds = lonlat_bounds(stack)
     ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
     bperp = stack["perpendicular_baseline"].values if "perpendicular_baseline" in stack.coords else None
     items = []
@@ -223,7 +219,7 @@ def _register_stack(store: CatalogStore, name: str, stack_path: Path, fmt: str) 
             )
         )
     store.upsert(items)
-    return len(items)
+    return len(items), bounds
 
 
 def _select_stack(store: CatalogStore, bbox: tuple[float, float, float, float]) -> tuple[Path, str, int]:
@@ -277,18 +273,21 @@ def run(cfg: DemoConfig, settings: Settings, say: Callable[[str], None] = print)
         with steps(f"catalog: generate {cfg.generated:,} products"):
             catalog["generated"] = _ingest_generated(store, cfg.generated, cfg.seed)
 
-        stacks: list[tuple[str, str, Path, str, SimulatedStack | None]] = []
+        # (name, title, folder, WGS 84 bounds, truth of a simulated stack)
+        stacks: list[tuple[str, str, Path, tuple[float, float, float, float], SimulatedStack | None]] = []
         with steps("data: simulate the Tehran-like stack"):
             sim = simulate_stack(_tehran_config(cfg))
             tehran = write_stack(sim, data / "stacks" / "tehran", "licsar")
-            catalog["tehran_interferograms"] = _register_stack(store, "TEHRAN_SIM", tehran, "licsar")
-            stacks.append(("tehran", "Simulated Tehran-like subsidence", tehran, "licsar", sim))
+            catalog["tehran_interferograms"], bounds = _register_stack(store, "TEHRAN_SIM", tehran, "licsar")
+            stacks.append(("tehran", "Simulated Tehran-like subsidence", tehran, bounds, sim))
         mexico = samples / "pyrate_cropA" if samples is not None else None
         if cfg.real_stack and mexico is not None and mexico.is_dir():
             with steps("data: register the real Mexico City stack"):
-                catalog["mexico_interferograms"] = _register_stack(store, "MEXICO_PYRATE", mexico, "gamma")
+                catalog["mexico_interferograms"], bounds = _register_stack(
+                    store, "MEXICO_PYRATE", mexico, "gamma"
+                )
                 stacks.append(
-                    ("mexico", "Mexico City (real Sentinel-1, PyRate crop A)", mexico, "gamma", None)
+                    ("mexico", "Mexico City (real Sentinel-1, PyRate crop A)", mexico, bounds, None)
                 )
         else:
             notes.append("real Mexico City stack absent or disabled: simulated case only")
@@ -301,9 +300,8 @@ def run(cfg: DemoConfig, settings: Settings, say: Callable[[str], None] = print)
             store=store,
         )
         try:
-            for name, title, path, fmt, truth in stacks:
-                opened = open_stack(path, fmt)
-                aoi = _aoi(opened)
+            for name, title, _, bounds, truth in stacks:
+                aoi = _aoi(bounds)
                 with steps(f"work plan: {name} — select from catalog, SBAS on Dask"):
                     chosen, chosen_fmt, n_items = _select_stack(store, aoi)
                     job = processing.service.submit(
@@ -344,15 +342,9 @@ def run(cfg: DemoConfig, settings: Settings, say: Callable[[str], None] = print)
     return DemoResult(catalog, cases, steps.seconds, peaks, report, notes)
 
 
-def _aoi(stack: Any) -> tuple[float, float, float, float]:
-    """A small area of interest in the middle of a stack's grid (lon/lat when geographic)."""
-    x = stack["x"].values
-    y = stack["y"].values
-    cx, cy = float(x[x.size // 2]), float(y[y.size // 2])
-    if abs(x[1] - x[0]) > 1:
-        from pyproj import Transformer
-
-        cx, cy = Transformer.from_crs(stack.attrs["crs"], "EPSG:4326", always_xy=True).transform(cx, cy)
+def _aoi(bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """A small area of interest in the middle of a stack's WGS 84 bounds."""
+    cx, cy = (bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0
     return (cx - 0.001, cy - 0.001, cx + 0.001, cy + 0.001)
 
 

@@ -33,6 +33,7 @@ from strata.insar.errors import StackError
 __all__ = [
     "SENTINEL1_WAVELENGTH",
     "dates_of",
+    "lonlat_bounds",
     "make_stack",
     "pair_label",
     "phase_to_mm",
@@ -142,3 +143,14 @@ def validate_stack(ds: xr.Dataset) -> None:
 def dates_of(ds: xr.Dataset) -> npt.NDArray[np.datetime64]:
     """Sorted unique acquisition dates of a stack (``datetime64[ns]``)."""
     return np.unique(np.concatenate([ds["reference"].values, ds["secondary"].values]))
+
+
+def lonlat_bounds(ds: xr.Dataset) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a stack's grid in WGS 84 longitude/latitude, pixel edges included."""
+    from rasterio.warp import transform_bounds
+
+    x0, dx, _, y0, _, dy = (float(v) for v in ds.attrs["transform"])
+    xs = sorted((x0, x0 + dx * ds.sizes["x"]))
+    ys = sorted((y0, y0 + dy * ds.sizes["y"]))
+    west, south, east, north = transform_bounds(ds.attrs["crs"], "EPSG:4326", xs[0], ys[0], xs[1], ys[1])
+    return (float(west), float(south), float(east), float(north))

@@ -18,11 +18,11 @@ from typing import Any, Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from rasterio.warp import transform_bounds
 
 from strata.errors import StrataError
 from strata.insar.config import InsarConfig
 from strata.insar.io import open_stack
+from strata.insar.stack import lonlat_bounds
 from strata.processing.errors import ProcessInputError
 from strata.processing.process import Asset, PlanContext, Process, ProcessMode, Publication, Resources
 from strata.processing.workplan import Step, StepContext
@@ -100,10 +100,7 @@ def _footprint(stack: Any) -> dict[str, Any] | None:
     crs = stack.attrs.get("crs")
     if not crs:
         return None
-    x0, dx, _, y0, _, dy = (float(v) for v in stack.attrs["transform"])
-    rows, cols = int(stack.sizes["y"]), int(stack.sizes["x"])
-    xs, ys = (x0, x0 + dx * cols), (y0, y0 + dy * rows)
-    west, south, east, north = transform_bounds(crs, "EPSG:4326", min(xs), min(ys), max(xs), max(ys))
+    west, south, east, north = lonlat_bounds(stack)
     dates = np.concatenate([stack["reference"].values, stack["secondary"].values]).astype("datetime64[s]")
     return {
         "geometry": {
